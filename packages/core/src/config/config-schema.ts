@@ -1,0 +1,97 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+
+const brokerList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((b) => b.trim()).filter(Boolean))
+  .pipe(
+    z
+      .array(z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'each broker must be host:port, e.g. 127.0.0.1:9092'))
+      .min(1, 'list at least one broker'),
+  );
+
+/** Ensemble's whole configuration: every field has a default unless it must come from the user. */
+export const configSchema = z.strictObject({
+  home: z.string().min(1).default('./.ensemble'),
+  server: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: port.default(8080),
+      bodyLimitBytes: positiveInt.default(10 * 1024 * 1024),
+      requestTimeoutMs: positiveInt.default(300_000),
+      shutdownTimeoutMs: positiveInt.default(15_000),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+  database: z
+    .strictObject({
+      url: z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// connection URL')
+        .optional(),
+      poolSize: positiveInt.default(10),
+      connectTimeoutMs: positiveInt.default(5_000),
+      statementTimeoutMs: positiveInt.default(30_000),
+      /** Port for the PostgreSQL that Ensemble runs itself when `url` is unset. 0 picks a free one. */
+      embeddedPort: port.default(0),
+    })
+    .prefault({}),
+  kafka: z
+    .strictObject({
+      brokers: brokerList.optional(),
+      clientId: z.string().min(1).default('ensemble'),
+      topicPartitions: positiveInt.max(10_000).default(6),
+      replicationFactor: positiveInt.max(32).default(1),
+      connectTimeoutMs: positiveInt.default(5_000),
+    })
+    .prefault({}),
+  worker: z
+    .strictObject({
+      /** `ensemble start` also runs the consumers unless this is false. */
+      inProcess: bool.default(true),
+    })
+    .prefault({}),
+});
+
+export type EnsembleConfig = z.infer<typeof configSchema>;
+export type EnsembleConfigInput = z.input<typeof configSchema>;
+
+/**
+ * Environment variables and the setting each one fills, with a hint shown when its value is wrong.
+ * The same settings may be written in `ensemble.yaml` under their dotted path.
+ */
+export const environmentVariables = {
+  ENSEMBLE_HOME: { path: 'home', fix: 'a writable folder for data, e.g. ./.ensemble' },
+  HOST: { path: 'server.host', fix: 'an interface to listen on, e.g. 127.0.0.1 or 0.0.0.0' },
+  PORT: { path: 'server.port', fix: 'a TCP port between 0 and 65535, e.g. 8080' },
+  BODY_LIMIT_BYTES: { path: 'server.bodyLimitBytes', fix: 'a positive number of bytes, e.g. 10485760' },
+  REQUEST_TIMEOUT_MS: { path: 'server.requestTimeoutMs', fix: 'a positive number of milliseconds' },
+  SHUTDOWN_TIMEOUT_MS: { path: 'server.shutdownTimeoutMs', fix: 'a positive number of milliseconds' },
+  LOG_LEVEL: { path: 'log.level', fix: 'one of fatal, error, warn, info, debug, trace, silent' },
+  DATABASE_URL: {
+    path: 'database.url',
+    fix: 'a URL such as postgres://user:password@127.0.0.1:5432/ensemble, or unset it to run the embedded PostgreSQL',
+  },
+  DATABASE_POOL_SIZE: { path: 'database.poolSize', fix: 'a positive number of connections, e.g. 10' },
+  DATABASE_CONNECT_TIMEOUT_MS: { path: 'database.connectTimeoutMs', fix: 'a positive number of milliseconds' },
+  DATABASE_STATEMENT_TIMEOUT_MS: { path: 'database.statementTimeoutMs', fix: 'a positive number of milliseconds' },
+  EMBEDDED_POSTGRES_PORT: { path: 'database.embeddedPort', fix: 'a free TCP port, or 0 to pick one' },
+  KAFKA_BROKERS: {
+    path: 'kafka.brokers',
+    fix: 'a comma-separated list of host:port, e.g. 127.0.0.1:9092, or unset it to use the embedded bus',
+  },
+  KAFKA_CLIENT_ID: { path: 'kafka.clientId', fix: 'a non-empty client id' },
+  KAFKA_TOPIC_PARTITIONS: { path: 'kafka.topicPartitions', fix: 'a positive number of partitions, e.g. 6' },
+  KAFKA_REPLICATION_FACTOR: { path: 'kafka.replicationFactor', fix: 'a positive replication factor, e.g. 3 on MSK' },
+  KAFKA_CONNECT_TIMEOUT_MS: { path: 'kafka.connectTimeoutMs', fix: 'a positive number of milliseconds' },
+  ENSEMBLE_WORKER_IN_PROCESS: { path: 'worker.inProcess', fix: 'true or false' },
+} as const satisfies Record<string, { path: string; fix: string }>;
+
+export type EnvironmentVariable = keyof typeof environmentVariables;

@@ -1,0 +1,2 @@
+export * from './ensemble-error.ts';
+export * from './error-catalogue.ts';

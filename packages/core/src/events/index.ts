@@ -1,0 +1,2 @@
+export * from './event-envelope.ts';
+export * from './topics.ts';

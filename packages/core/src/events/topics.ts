@@ -1,0 +1,17 @@
+/** Kafka topic names; the embedded bus uses the same names so both run one code path. */
+export const topics = {
+  jobsRequested: 'ensemble.jobs.requested',
+  jobsTasks: 'ensemble.jobs.tasks',
+  jobsEvents: 'ensemble.jobs.events',
+  jobsDlq: 'ensemble.jobs.dlq',
+  usage: 'ensemble.usage',
+  modelsLifecycle: 'ensemble.models.lifecycle',
+  documents: 'ensemble.documents',
+} as const;
+
+export type TopicName = (typeof topics)[keyof typeof topics];
+
+export const allTopics: readonly TopicName[] = Object.values(topics);
+
+/** Topic names allowed by Kafka: 1-249 characters of letters, digits, '.', '_' and '-'. */
+export const topicNamePattern = /^[A-Za-z0-9._-]{1,249}$/;

@@ -1,0 +1,4 @@
+export * from './config/index.ts';
+export * from './errors/index.ts';
+export * from './events/index.ts';
+export * from './ports/index.ts';

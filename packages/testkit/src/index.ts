@@ -1,0 +1,3 @@
+export * from './environment.ts';
+export * from './test-database.ts';
+export * from './wait-for.ts';
