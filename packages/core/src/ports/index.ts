@@ -1,2 +1,3 @@
+export * from './dependency-check.ts';
 export * from './event-bus.ts';
 export * from './logger.ts';
