@@ -1,0 +1,93 @@
+import type { DependencyCheck, EnsembleConfig } from '@ensemble/core';
+import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import packageJson from '../package.json' with { type: 'json' };
+import type { EnsembleApp, EnsembleModule } from './app-types.ts';
+import { createClientErrorHandler } from './errors/client-error-handler.ts';
+import { ErrorFormatterRegistry } from './errors/error-formatter-registry.ts';
+import { createErrorResponder } from './errors/error-responder.ts';
+import { formatOpenAiError } from './errors/openai-error-body.ts';
+import { createLogger } from './logger.ts';
+import { healthModule } from './modules/health/health-module.ts';
+import errorHandler from './plugins/error-handler.ts';
+import lifecycle from './plugins/lifecycle.ts';
+import openApi from './plugins/openapi.ts';
+import { requestIdFor, requestIdHeader } from './request-id.ts';
+
+export interface BuildAppOptions {
+  config: EnsembleConfig;
+  /** A pino logger; one is made from `config.log.level` when omitted. */
+  logger?: Logger;
+  /** What `/readyz` checks: the database, the event bus. */
+  checks: readonly DependencyCheck[];
+  /** Domain modules, registered after the infrastructure, in order. */
+  modules?: readonly EnsembleModule[];
+  /** Deadline of each readiness check. */
+  readinessTimeoutMs?: number;
+  /** Reported by `/healthz` and the OpenAPI document; the server package's version by default. */
+  version?: string;
+}
+
+/**
+ * Builds the HTTP app without listening (the CLI or `listen()` does that; tests use `inject`).
+ * Resolves once every plugin and module has loaded, so the app is ready to listen.
+ */
+export async function buildApp(options: BuildAppOptions): Promise<EnsembleApp> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ level: config.log.level });
+  // Widened so the app's type names Fastify's logger interface, not pino's concrete class.
+  const loggerInstance: FastifyBaseLogger = logger;
+  const version = options.version ?? packageJson.version;
+  const formatters = new ErrorFormatterRegistry(formatOpenAiError);
+  const respond = createErrorResponder({ formatters, bodyLimitBytes: config.server.bodyLimitBytes });
+
+  const app = Fastify({
+    loggerInstance,
+    bodyLimit: config.server.bodyLimitBytes,
+    // The whole route lifecycle gets this long (504 `timeout`); slow senders hit Node's `requestTimeout` (408).
+    handlerTimeout: config.server.requestTimeoutMs,
+    requestTimeout: config.server.requestTimeoutMs,
+    genReqId: requestIdFor,
+    logController: new LogController({
+      requestIdLogLabel: 'requestId',
+      // Probes arrive every few seconds; their failures are logged by the checks themselves.
+      disableRequestLogging: (request: { url?: string }) => request.url === '/healthz' || request.url === '/readyz',
+    }),
+    // Only a deployment that knows its proxies may trust X-Forwarded-*.
+    trustProxy: false,
+    // The lifecycle plugin answers 503 in our error shape instead of Fastify's fixed body.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    clientErrorHandler: createClientErrorHandler(logger),
+    // Bad URLs and the like never reach a route; answer them like every other error.
+    frameworkErrors: (error, request, reply) => {
+      respond(error, request, reply);
+    },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  // JSON is the only body type by default; a module that takes another registers its own parser.
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(requestIdHeader, request.id);
+  });
+
+  await app.register(errorHandler, { formatters, respond });
+  await app.register(lifecycle);
+  await app.register(openApi, { version });
+  await app.register(healthModule, {
+    checks: options.checks,
+    checkTimeoutMs: options.readinessTimeoutMs ?? 2_000,
+    version,
+  });
+  for (const module of options.modules ?? []) {
+    if (typeof module === 'function') await app.register(module);
+    else await app.register(module.plugin, module.prefix === undefined ? {} : { prefix: module.prefix });
+  }
+
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,12 @@
+export type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
+export { type BuildAppOptions, buildApp } from './app.ts';
+export type { EnsembleApp, EnsembleModule } from './app-types.ts';
+export { type CloseGracefullyOptions, type CloseOutcome, closeGracefully } from './close-gracefully.ts';
+export { ErrorFormatterRegistry } from './errors/error-formatter-registry.ts';
+export type { ErrorFormatter, ErrorProblem } from './errors/error-problem.ts';
+export { formatOpenAiError, type OpenAiErrorBody, openAiErrorBodySchema } from './errors/openai-error-body.ts';
+export type { ValidationIssue } from './errors/validation-issues.ts';
+export { listen } from './listen.ts';
+export { type CreateLoggerOptions, createLogger, redactedPaths, redactUrl } from './logger.ts';
+export type { Lifecycle, LifecyclePhase } from './plugins/lifecycle.ts';
+export { requestIdHeader } from './request-id.ts';
