@@ -40,10 +40,15 @@ async function lifecyclePlugin(app: FastifyInstance): Promise<void> {
     phase = 'closing';
   });
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Responses sent after shutdown began close their connection, so keep-alive clients reconnect
+  // elsewhere and idle sockets do not hold `close()` open until keepAliveTimeout.
+  app.addHook('onSend', async (_request, reply) => {
+    if (phase !== 'running') reply.header('connection', 'close');
+  });
+
+  app.addHook('onRequest', async (request) => {
     if (phase !== 'closing') return;
-    // Requests can still arrive on open keep-alive connections: answer, and do not keep the socket.
-    reply.header('connection', 'close');
+    // Requests can still arrive on connections opened before close: refuse them in our error shape.
     if (request.routeOptions.config.servesWhileClosing === true) return;
     throw new EnsembleError('shutting_down', 'The server is shutting down; retry the request', {
       retryAfterSeconds: 1,
