@@ -1,0 +1,124 @@
+import { type Logger, silentLogger } from '@ensemble/core';
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import pg from 'pg';
+import { isDatabaseUnavailable } from './database-errors.ts';
+import type { DatabaseSchema } from './database-schema.ts';
+
+export interface DatabaseOptions {
+  /** `postgres://user:password@host:port/database` */
+  url: string;
+  poolSize?: number;
+  /** How long a checkout may wait for a new connection before failing. */
+  connectTimeoutMs?: number;
+  /** Server-side limit for one statement (`statement_timeout`). */
+  statementTimeoutMs?: number;
+  /** Client-side limit for one query's answer; defaults to the statement timeout plus 5 s. */
+  queryTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  applicationName?: string;
+  logger?: Logger;
+}
+
+export interface DedicatedClientOptions {
+  /** 0 disables it, e.g. for migrations or for a session that only holds locks and listens. */
+  statementTimeoutMs?: number;
+  applicationName?: string;
+}
+
+/** A pool and the Kysely instance over it; one per process (tests create several). */
+export interface Database {
+  readonly db: Kysely<DatabaseSchema>;
+  readonly pool: pg.Pool;
+  /**
+   * A connection outside the pool for sessions that must outlive one query: LISTEN, session-level
+   * advisory locks, migrations. The caller connects and ends it, and must handle its `error` event.
+   */
+  dedicatedClient(options?: DedicatedClientOptions): pg.Client;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the pool and Kysely. Connections are made lazily, so this never fails when PostgreSQL is
+ * down; queries then fail fast (see `mapDatabaseError`) and work again once it is back, because pg
+ * discards broken clients and connects afresh on the next checkout.
+ */
+export function createDatabase(options: DatabaseOptions): Database {
+  const logger = (options.logger ?? silentLogger).child({ component: 'database' });
+  const statementTimeoutMs = options.statementTimeoutMs ?? 30_000;
+  const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
+  const applicationName = options.applicationName ?? 'ensemble';
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: connectTimeoutMs,
+    idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
+    statement_timeout: statementTimeoutMs,
+    query_timeout: options.queryTimeoutMs ?? statementTimeoutMs + 5_000,
+    idle_in_transaction_session_timeout: statementTimeoutMs * 2,
+    application_name: applicationName,
+    keepAlive: true,
+  });
+  // An idle client whose server went away emits `error` on the pool; without a listener that
+  // would crash the process. The pool has already dropped that client.
+  pool.on('error', (error) => {
+    logger.warn({ err: error.message, code: (error as { code?: string }).code }, 'an idle database connection failed');
+  });
+
+  let ended = false;
+  const end = async () => {
+    if (ended) return;
+    ended = true;
+    await pool.end();
+  };
+  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool: discardingBrokenClients(pool, end) }) });
+
+  return {
+    db,
+    pool,
+    dedicatedClient(dedicated = {}) {
+      return new pg.Client({
+        connectionString: options.url,
+        connectionTimeoutMillis: connectTimeoutMs,
+        statement_timeout: dedicated.statementTimeoutMs ?? statementTimeoutMs,
+        application_name: dedicated.applicationName ?? applicationName,
+        keepAlive: true,
+      });
+    },
+    async close() {
+      await db.destroy();
+      await end();
+    },
+  };
+}
+
+/**
+ * Kysely releases a client without saying whether it broke. After pg's client-side query timeout
+ * the connection may still be busy (or dead), so such a client is destroyed instead of reused.
+ */
+function discardingBrokenClients(pool: pg.Pool, end: () => Promise<void>): PostgresPool {
+  return {
+    Client: pg.Client,
+    options: pool.options,
+    end,
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect();
+      let broken = false;
+      const query = ((...args: Parameters<pg.PoolClient['query']>) => {
+        const result = (client.query as (...a: unknown[]) => unknown)(...args);
+        if (result instanceof Promise) {
+          return result.catch((error: unknown) => {
+            if (isDatabaseUnavailable(error)) broken = true;
+            throw error;
+          });
+        }
+        return result;
+      }) as PostgresPoolClient['query'];
+      return {
+        query,
+        release(destroy?: boolean) {
+          client.release(destroy || broken);
+        },
+      };
+    },
+  };
+}
