@@ -54,8 +54,8 @@ export async function buildApp(options: BuildAppOptions): Promise<EnsembleApp> {
       // Probes arrive every few seconds; their failures are logged by the checks themselves.
       disableRequestLogging: (request: { url?: string }) => request.url === '/healthz' || request.url === '/readyz',
     }),
-    // Only a deployment that knows its proxies may trust X-Forwarded-*.
-    trustProxy: false,
+    // Only a deployment that knows its proxies may trust X-Forwarded-* (off by default).
+    trustProxy: trustProxyOption(config.server.trustProxy),
     // The lifecycle plugin answers 503 in our error shape instead of Fastify's fixed body.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
@@ -90,4 +90,11 @@ export async function buildApp(options: BuildAppOptions): Promise<EnsembleApp> {
 
   await app.ready();
   return app;
+}
+
+/** A hop count means "trust the nearest n proxies", which is what proxy-addr's hop index gives. */
+function trustProxyOption(
+  setting: boolean | number | string,
+): boolean | string | ((address: string, hop: number) => boolean) {
+  return typeof setting === 'number' ? (_address, hop) => hop < setting : setting;
 }

@@ -4,6 +4,25 @@ const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 
+/** Fastify's `trustProxy`: off, on, a number of hops, or the proxies' addresses/CIDRs. */
+const trustProxy = z.union([
+  z.boolean(),
+  z.number().int().nonnegative(),
+  z
+    .string()
+    .trim()
+    .transform((value, ctx) => {
+      if (value === 'true' || value === 'false') return value === 'true';
+      if (/^\d+$/.test(value)) return Number(value);
+      const entries = value.split(',').map((entry) => entry.trim());
+      if (entries.some((entry) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry))) {
+        ctx.addIssue({ code: 'custom', message: 'must be true, false, a hop count, or addresses/CIDRs' });
+        return z.NEVER;
+      }
+      return entries.join(',');
+    }),
+]);
+
 const brokerList = z
   .union([z.string(), z.array(z.string())])
   .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((b) => b.trim()).filter(Boolean))
@@ -23,6 +42,8 @@ export const configSchema = z.strictObject({
       bodyLimitBytes: positiveInt.default(10 * 1024 * 1024),
       requestTimeoutMs: positiveInt.default(300_000),
       shutdownTimeoutMs: positiveInt.default(15_000),
+      /** Behind a load balancer, trust its X-Forwarded-* headers (client IP, protocol). */
+      trustProxy: trustProxy.default(false),
     })
     .prefault({}),
   log: z
@@ -74,6 +95,10 @@ export const environmentVariables = {
   BODY_LIMIT_BYTES: { path: 'server.bodyLimitBytes', fix: 'a positive number of bytes, e.g. 10485760' },
   REQUEST_TIMEOUT_MS: { path: 'server.requestTimeoutMs', fix: 'a positive number of milliseconds' },
   SHUTDOWN_TIMEOUT_MS: { path: 'server.shutdownTimeoutMs', fix: 'a positive number of milliseconds' },
+  TRUST_PROXY: {
+    path: 'server.trustProxy',
+    fix: "false, true, a number of proxy hops, or the proxies' addresses, e.g. 10.0.0.0/8",
+  },
   LOG_LEVEL: { path: 'log.level', fix: 'one of fatal, error, warn, info, debug, trace, silent' },
   DATABASE_URL: {
     path: 'database.url',

@@ -6,7 +6,7 @@ import { environmentVariables } from './config-schema.ts';
 // The documentation is part of the product: every setting is documented, and nothing else is.
 it('docs/configuration.md lists exactly the settings the schema knows', () => {
   const doc = readFileSync(new URL('../../../../docs/configuration.md', import.meta.url), 'utf8');
-  const rows = [...doc.matchAll(/^\| `([A-Z_]+)` \| `([a-zA-Z.]+)` \|/gm)].map((m) => [m[1], m[2]]);
+  const rows = [...doc.matchAll(/^\| `([A-Z_]+)`\s*\| `([a-zA-Z.]+)`\s*\|/gm)].map((m) => [m[1], m[2]]);
   const expected = Object.entries(environmentVariables).map(([name, { path }]) => [name, path]);
   assert.deepEqual(rows.sort(), expected.sort());
 });

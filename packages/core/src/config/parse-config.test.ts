@@ -64,6 +64,20 @@ describe('parseConfig', () => {
     assert.match(message, /e\.yaml: must be a mapping/);
   });
 
+  it('reads TRUST_PROXY as a flag, a hop count or a list of addresses', () => {
+    assert.equal(parseConfig({ env: {} }).server.trustProxy, false);
+    assert.equal(parseConfig({ env: { TRUST_PROXY: 'true' } }).server.trustProxy, true);
+    assert.equal(parseConfig({ env: { TRUST_PROXY: '2' } }).server.trustProxy, 2);
+    assert.equal(
+      parseConfig({ env: { TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' } }).server.trustProxy,
+      '10.0.0.0/8,127.0.0.1',
+    );
+    assert.match(
+      problemsOf(() => parseConfig({ env: { TRUST_PROXY: 'everyone' } })),
+      /- TRUST_PROXY: .*fix: set it to false, true, a number of proxy hops/,
+    );
+  });
+
   it('parses booleans written as text', () => {
     assert.equal(parseConfig({ env: { ENSEMBLE_WORKER_IN_PROCESS: 'false' } }).worker.inProcess, false);
     assert.equal(parseConfig({ env: { ENSEMBLE_WORKER_IN_PROCESS: '1' } }).worker.inProcess, true);

@@ -35,7 +35,7 @@ describe('client errors on a real socket', () => {
       `GET /healthz HTTP/1.1\r\nHost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`,
     );
     assert.match(response, /^HTTP\/1\.1 431/);
-    assert.equal(bodyOf(response).error.code, 'payload_too_large');
+    assert.equal(bodyOf(response).error.code, 'headers_too_large');
   });
 });
 
@@ -58,11 +58,12 @@ describe('createClientErrorHandler', () => {
   const handle = createClientErrorHandler({ debug() {} });
   const connectionError = (code: string) => Object.assign(new Error(code), { code }) as unknown as ConnectionError;
 
-  test('a request not received within requestTimeout is 408 timeout', () => {
+  test('a request not received within requestTimeout is 408 request_timeout', () => {
     const socket = fakeSocket();
     handle(connectionError('ERR_HTTP_REQUEST_TIMEOUT'), socket as unknown as Socket);
     assert.match(socket.written, /^HTTP\/1\.1 408 Request Timeout/);
     assert.equal(bodyOf(socket.written).error.type, 'timeout_error');
+    assert.equal(bodyOf(socket.written).error.code, 'request_timeout');
     assert.equal(socket.destroyed, true);
   });
 

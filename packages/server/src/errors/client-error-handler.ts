@@ -1,42 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ErrorCode } from '@ensemble/core';
+import { type ErrorCode, errorCatalogue } from '@ensemble/core';
 import type { ConnectionError } from 'fastify';
 import type { Logger } from 'pino';
 import { requestIdHeader } from '../request-id.ts';
 import type { OpenAiErrorBody } from './openai-error-body.ts';
 
 interface SocketFailure {
-  status: number;
   code: ErrorCode;
-  type: string;
   message: string;
 }
 
 /**
  * Failures below HTTP: the request never became a request (a client too slow to send it within
- * `requestTimeoutMs`, oversized headers, bytes that are not HTTP). The status follows HTTP's meaning
- * (408, 431, 400) rather than the catalogue's, because no route and no upstream was involved.
+ * `requestTimeoutMs`, oversized headers, bytes that are not HTTP), answered with the catalogue's
+ * socket-level codes (408, 431, 400).
  */
 function describe(error: ConnectionError): SocketFailure {
   switch (error.code) {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return { status: 408, code: 'timeout', type: 'timeout_error', message: 'The request was not received in time' };
+      return { code: 'request_timeout', message: 'The request was not received in time' };
     case 'HPE_HEADER_OVERFLOW':
-      return {
-        status: 431,
-        code: 'payload_too_large',
-        type: 'invalid_request_error',
-        message: 'The request headers are too large',
-      };
+      return { code: 'headers_too_large', message: 'The request headers are too large' };
     default:
-      return {
-        status: 400,
-        code: 'malformed_body',
-        type: 'invalid_request_error',
-        message: 'The request is not valid HTTP',
-      };
+      return { code: 'malformed_body', message: 'The request is not valid HTTP' };
   }
 }
 
@@ -46,15 +34,16 @@ export function createClientErrorHandler(logger: Pick<Logger, 'debug'>) {
     // A reset or an already destroyed socket has no one left to answer.
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     const failure = describe(error);
+    const { httpStatus: status, type } = errorCatalogue[failure.code];
     const requestId = randomUUID();
-    logger.debug({ err: error, requestId, status: failure.status }, 'client error');
+    logger.debug({ err: error, requestId, status }, 'client error');
     if (socket.writable) {
       const body: OpenAiErrorBody = {
-        error: { message: failure.message, type: failure.type, param: null, code: failure.code, request_id: requestId },
+        error: { message: failure.message, type, param: null, code: failure.code, request_id: requestId },
       };
       const payload = JSON.stringify(body);
       socket.write(
-        `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status]}\r\n` +
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
           `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n` +
           `${requestIdHeader}: ${requestId}\r\nConnection: close\r\n\r\n${payload}`,
       );
