@@ -1,7 +1,7 @@
 import { type Logger, silentLogger } from '@ensemble/core';
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
-import { isDatabaseUnavailable } from './database-errors.ts';
+import { isDatabaseUnavailable, mapDatabaseError } from './database-errors.ts';
 import type { DatabaseSchema } from './database-schema.ts';
 
 export interface DatabaseOptions {
@@ -39,8 +39,9 @@ export interface Database {
 
 /**
  * Creates the pool and Kysely. Connections are made lazily, so this never fails when PostgreSQL is
- * down; queries then fail fast (see `mapDatabaseError`) and work again once it is back, because pg
- * discards broken clients and connects afresh on the next checkout.
+ * down; Kysely queries then fail fast with `database_unavailable` and work again once it is back,
+ * because pg discards broken clients and connects afresh on the next checkout. Code that uses
+ * `pool` directly maps errors itself with `withDatabaseErrors`.
  */
 export function createDatabase(options: DatabaseOptions): Database {
   const logger = (options.logger ?? silentLogger).child({ component: 'database' });
@@ -92,8 +93,11 @@ export function createDatabase(options: DatabaseOptions): Database {
 }
 
 /**
- * Kysely releases a client without saying whether it broke. After pg's client-side query timeout
- * the connection may still be busy (or dead), so such a client is destroyed instead of reused.
+ * What Kysely sees of the pool. Connection-level failures surface as `database_unavailable`
+ * EnsembleErrors, so every repository fails fast with a 503 while PostgreSQL is down, and other
+ * errors (constraint violations, syntax) pass through untouched. Kysely releases a client without
+ * saying whether it broke; after such a failure (e.g. pg's client-side query timeout, after which
+ * the connection may still be busy) the client is destroyed instead of reused.
  */
 function discardingBrokenClients(pool: pg.Pool, end: () => Promise<void>): PostgresPool {
   return {
@@ -101,14 +105,20 @@ function discardingBrokenClients(pool: pg.Pool, end: () => Promise<void>): Postg
     options: pool.options,
     end,
     async connect(): Promise<PostgresPoolClient> {
-      const client = await pool.connect();
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        throw mapDatabaseError(error);
+      }
       let broken = false;
       const query = ((...args: Parameters<pg.PoolClient['query']>) => {
         const result = (client.query as (...a: unknown[]) => unknown)(...args);
         if (result instanceof Promise) {
           return result.catch((error: unknown) => {
-            if (isDatabaseUnavailable(error)) broken = true;
-            throw error;
+            if (!isDatabaseUnavailable(error)) throw error;
+            broken = true;
+            throw mapDatabaseError(error);
           });
         }
         return result;

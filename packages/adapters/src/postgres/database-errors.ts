@@ -53,7 +53,12 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
  * connects afresh on the next checkout, so requests recover by themselves once the server is back.
  */
 export function mapDatabaseError(error: unknown, code: ErrorCode = 'database_unavailable'): unknown {
-  if (error instanceof EnsembleError || !isDatabaseUnavailable(error)) return error;
+  if (error instanceof EnsembleError) {
+    // Already mapped lower down (Kysely's pool); re-badge it for the event bus.
+    const rebadge = error.code === 'database_unavailable' && code !== error.code;
+    return rebadge ? new EnsembleError(code, error.message, { cause: error, retryAfterSeconds: 1 }) : error;
+  }
+  if (!isDatabaseUnavailable(error)) return error;
   const reason = describe(error);
   return new EnsembleError(code, `the database cannot be reached: ${reason}`, { cause: error, retryAfterSeconds: 1 });
 }
