@@ -20,9 +20,14 @@ export interface ConsumerSessionOptions {
   sessionTimeoutMs: number;
 }
 
-/** Records buffered in partition queues before fetching pauses, and the level at which it resumes. */
+/**
+ * Fetching pauses when the partitions that are moving have this many records queued, and resumes at
+ * `resumeBelow`. A partition stuck retrying one record does not count, so the others keep flowing,
+ * until everything queued reaches `hardLimit` (the stream cannot pause a single partition).
+ */
 const pauseAbove = 500;
 const resumeBelow = 100;
+const hardLimit = 5_000;
 
 /**
  * One membership in a consumer group: a client, its message stream and a worker per assigned
@@ -135,7 +140,9 @@ export class ConsumerSession {
       this.#workers.set(key, worker);
     }
     worker.offer(message);
-    if (!this.#paused && this.#queued() >= pauseAbove) {
+    if (this.#paused) return;
+    const { moving, total } = this.#backlog();
+    if (moving >= pauseAbove || total >= hardLimit) {
       this.#paused = true;
       this.#stream?.pause();
     }
@@ -147,14 +154,18 @@ export class ConsumerSession {
       ...{ topic, partition, handler, retry, deadLetterTopic, limit, publish },
       logger: this.#logger,
       owns: () => this.#owns(topic, partition),
-      onProgress: () => {
-        if (this.#paused && this.#queued() <= resumeBelow) {
-          this.#paused = false;
-          this.#stream?.resume();
-        }
-      },
+      onProgress: () => this.#maybeResume(),
       commitTimeoutMs: requestTimeoutMs,
     });
+  }
+
+  #maybeResume(): void {
+    if (!this.#paused || this.#stopped) return;
+    const { moving, total } = this.#backlog();
+    if (moving <= resumeBelow && total < hardLimit) {
+      this.#paused = false;
+      this.#stream?.resume();
+    }
   }
 
   /** After a rebalance, partitions that moved away finish their in-flight record and are dropped. */
@@ -165,6 +176,7 @@ export class ConsumerSession {
       this.#workers.delete(key);
       worker.stop().catch(() => {});
     }
+    this.#maybeResume();
     this.#logger.debug({ assignments: this.#consumer.assignments }, 'partitions assigned');
   }
 
@@ -173,10 +185,14 @@ export class ConsumerSession {
     return assignment?.partitions.includes(partition) ?? false;
   }
 
-  #queued(): number {
+  #backlog(): { moving: number; total: number } {
+    let moving = 0;
     let total = 0;
-    for (const worker of this.#workers.values()) total += worker.queued;
-    return total;
+    for (const worker of this.#workers.values()) {
+      total += worker.queued;
+      if (!worker.stalled) moving += worker.queued;
+    }
+    return { moving, total };
   }
 
   #end(reason: Error | undefined): void {

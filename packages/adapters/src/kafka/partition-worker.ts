@@ -28,7 +28,7 @@ export interface PartitionWorkerOptions {
   publish(records: readonly PublishRecord[]): Promise<void>;
   /** False once a rebalance moved the partition away: its late results are not committed. */
   owns(): boolean;
-  /** Called each time a record leaves the queue, so the subscription can resume fetching. */
+  /** Called when a record leaves the queue or the queue stalls, so the subscription can resume fetching. */
   onProgress(): void;
   commitTimeoutMs: number;
 }
@@ -48,6 +48,7 @@ export class PartitionWorker {
   readonly #commits = new Set<Promise<void>>();
   #nextOffset = -1n;
   #running: Promise<void> | undefined;
+  #stalled = false;
 
   constructor(options: PartitionWorkerOptions) {
     this.#options = options;
@@ -56,6 +57,11 @@ export class PartitionWorker {
 
   get queued(): number {
     return this.#queue.length;
+  }
+
+  /** True while the record at the head has failed and is being retried: this queue is not moving. */
+  get stalled(): boolean {
+    return this.#stalled;
   }
 
   offer(message: KafkaMessage): void {
@@ -124,8 +130,13 @@ export class PartitionWorker {
         limit.release();
       }
       if (succeeded) {
+        this.#stalled = false;
         this.#commit(message);
         return;
+      }
+      if (!this.#stalled) {
+        this.#stalled = true;
+        this.#options.onProgress();
       }
       // Closing or rebalanced away: leave the record uncommitted for the next consumer.
       if (signal.aborted) return;
@@ -140,6 +151,7 @@ export class PartitionWorker {
           ...{ reason: 'handler_failed', error, attempts: attempt, original: envelope },
         };
         if (await this.#deadLetter(deadLetterTopic, letter)) this.#commit(message);
+        this.#stalled = false;
         return;
       }
       const waitMs = retryDelayMs(retry, attempt);
