@@ -8,5 +8,6 @@ export { formatOpenAiError, type OpenAiErrorBody, openAiErrorBodySchema } from '
 export type { ValidationIssue } from './errors/validation-issues.ts';
 export { listen } from './listen.ts';
 export { type CreateLoggerOptions, createLogger, redactedPaths, redactUrl } from './logger.ts';
+export { projectsModule } from './modules/projects/projects-module.ts';
 export type { Lifecycle, LifecyclePhase } from './plugins/lifecycle.ts';
 export { requestIdHeader } from './request-id.ts';

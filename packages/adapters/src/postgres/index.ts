@@ -8,3 +8,4 @@ export * from './embedded-postgres-server.ts';
 export * from './migration-runner.ts';
 export * from './outbox-relay.ts';
 export { npmPostgresBinDir, postgresMajorVersion, systemPostgresBinDir } from './postgres-binaries.ts';
+export * from './postgres-project-repository.ts';
