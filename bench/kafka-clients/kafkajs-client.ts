@@ -1,7 +1,7 @@
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import type { BenchClient, BenchConsumer, BenchMessage } from './bench-client.ts';
 
-/** kafkajs 2.2.4 with the Java-compatible partitioner and acks=all. */
+/** kafkajs 2.2.4 configured like the event bus: idempotent producer, acks=all, Java-compatible partitioner. */
 export function kafkajsClient(brokers: string[]): BenchClient {
   const kafka = new Kafka({ clientId: 'bench-kafkajs', brokers, logLevel: logLevel.ERROR });
   const producer = kafka.producer({

@@ -1,13 +1,14 @@
 import { Consumer, ProduceAcks, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import type { BenchClient, BenchConsumer, BenchMessage } from './bench-client.ts';
 
-/** @platformatic/kafka with the settings the event bus uses: acks=all, string keys, Buffer-free API. */
+/** @platformatic/kafka as the event bus uses it: idempotent producer, acks=all. */
 export function platformaticClient(brokers: string[]): BenchClient {
   const producer = new Producer({
     clientId: 'bench-platformatic',
     bootstrapBrokers: brokers,
     serializers: stringSerializers,
     acks: ProduceAcks.ALL,
+    idempotent: true,
   });
   return {
     name: '@platformatic/kafka',

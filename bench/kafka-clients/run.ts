@@ -5,7 +5,7 @@
  *   node bench/kafka-clients/run.ts [--messages 50000] [--batch 500] [--rounds 3] [--samples 1000]
  *
  * Per round and client (the order alternates between rounds): produce N small JSON envelopes in
- * batches with acks=all; consume them in a new consumer group; then send single messages one at a time
+ * batches with an idempotent producer and acks=all; consume them in a new consumer group; then send single messages one at a time
  * to a 1-partition topic that a joined group consumes and time produce→consume. Throughputs are the
  * median of the rounds; latency percentiles pool every sample. CPU is this process's user+system time.
  */
@@ -79,6 +79,8 @@ function until(description: string, check: () => boolean, timeoutMs = 120_000): 
 
 async function createTopic(admin: Admin, name: string, partitions: number): Promise<string> {
   await admin.createTopics({ topics: [name], partitions, replicas: 1 });
+  // A new partition's leader takes a moment to be ready; the first send should not pay for that.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
   return name;
 }
 
