@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { KafkaEventBus } from '@ensemble/adapters/kafka';
+import { appendToOutbox, createDatabase } from '@ensemble/adapters/postgres';
+import { createEvent, type EventEnvelope, silentLogger, topics } from '@ensemble/core';
+import { createTestDatabase, type TestDatabase, testKafkaBrokers, uniqueName, waitFor } from '@ensemble/testkit';
+import { runEnsemble, spawnEnsemble } from './testing/ensemble-process.ts';
+
+// Production topology in miniature: an external PostgreSQL and Kafka, the API without a worker,
+// and a separate `ensemble worker` process relaying the outbox to Kafka.
+describe('ensemble with an external PostgreSQL and Kafka', { timeout: 300_000 }, () => {
+  let database: TestDatabase;
+  let env: Record<string, string>;
+  before(async () => {
+    database = await createTestDatabase('cli');
+    env = {
+      DATABASE_URL: database.url,
+      KAFKA_BROKERS: testKafkaBrokers().join(','),
+      KAFKA_TOPIC_PARTITIONS: '3',
+      ENSEMBLE_HOME: '/nonexistent-so-nothing-embedded-is-used',
+    };
+  });
+  after(async () => {
+    await database.drop();
+  });
+
+  it('migrates with `ensemble migrate`, idempotently', async () => {
+    const first = await runEnsemble(['migrate'], env);
+    assert.equal(first.code, 0, first.output);
+    assert.match(first.output, /"applied":\[1,2,3/);
+    const second = await runEnsemble(['migrate'], env);
+    assert.equal(second.code, 0, second.output);
+    assert.match(second.output, /"applied":\[\]/);
+  });
+
+  it('serves with Kafka as the bus, and a separate worker relays the outbox to Kafka', async () => {
+    const server = await spawnEnsemble(['start', '--no-worker'], env);
+    const worker = await spawnEnsemble(['worker'], env, { waitForListening: false });
+    const received: EventEnvelope[] = [];
+    const bus = new KafkaEventBus({
+      brokers: testKafkaBrokers(),
+      clientId: 'cli-test',
+      replicationFactor: 1,
+      connectTimeoutMs: 5_000,
+      logger: silentLogger,
+    });
+    try {
+      const ready = await fetch(`${server.url}/readyz`);
+      const body = (await ready.json()) as { checks: Record<string, { status: string }> };
+      assert.equal(ready.status, 200, JSON.stringify(body));
+      assert.equal(body.checks['event-bus']?.status, 'up');
+      assert.match(server.output(), /"bus":"kafka"/);
+      assert.doesNotMatch(server.output(), /worker running/, '--no-worker runs no consumers');
+      await waitFor('the worker to run', () => /ensemble worker running/.test(worker.output()), { timeoutMs: 60_000 });
+
+      // A domain write and its event, committed together as the outbox pattern does.
+      const event = createEvent({ type: 'test/outbox.relayed', projectId: 'default', data: { n: 1 } });
+      const writer = createDatabase({ url: database.url, poolSize: 1 });
+      await writer.db
+        .transaction()
+        .execute((trx) => appendToOutbox(trx, [{ topic: topics.modelsLifecycle, key: 'k1', value: event }]));
+      await writer.close();
+
+      await bus.subscribe({
+        groupId: uniqueName('cli-observer'),
+        topics: [topics.modelsLifecycle],
+        handler: async (message) => {
+          received.push(message.value);
+        },
+      });
+      await waitFor('the relayed event on Kafka', () => received.some((e) => e.id === event.id), { timeoutMs: 90_000 });
+      assert.deepEqual(
+        received.find((e) => e.id === event.id),
+        event,
+      );
+    } finally {
+      await bus.close();
+      assert.equal(await worker.stop(), 0, worker.output());
+      assert.equal(await server.stop(), 0, server.output());
+    }
+    assert.match(worker.output(), /"msg":"worker stopped"/);
+  });
+});
