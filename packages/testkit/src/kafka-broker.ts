@@ -13,7 +13,8 @@ export interface OwnKafkaBroker {
   /** `127.0.0.1:<port>`, stable across stop/start. */
   address: string;
   stop(): Promise<void>;
-  start(): Promise<void>;
+  /** Starts it again; resolves with its address (the same as before). */
+  start(): Promise<string>;
   /** Stops it and deletes its folder. */
   dispose(): Promise<void>;
 }
@@ -34,9 +35,7 @@ export async function startOwnKafkaBroker(): Promise<OwnKafkaBroker> {
     stop: async () => {
       await kafka('stop');
     },
-    start: async () => {
-      await kafka('start');
-    },
+    start: () => kafka('start'),
     dispose: async () => {
       await kafka('stop').catch(() => undefined);
       await rm(dir, { recursive: true, force: true });

@@ -1,28 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { createEvent, EnsembleError, type Subscription } from '@ensemble/core';
-import { uniqueName, waitFor } from '@ensemble/testkit';
+import { type OwnKafkaBroker, startOwnKafkaBroker, uniqueName, waitFor } from '@ensemble/testkit';
 import { KafkaEventBus } from './kafka-event-bus.ts';
 import { recordingLogger } from './recording-logger.ts';
-
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../../../../', import.meta.url));
-
-/** Runs scripts/kafka.sh against this test's own broker folder; returns the last line of its output. */
-async function kafka(command: 'start' | 'stop', dir: string): Promise<string> {
-  const { stdout } = await run('bash', [join(root, 'scripts/kafka.sh'), command], {
-    cwd: root,
-    env: { ...process.env, ENSEMBLE_KAFKA_DIR: dir },
-    timeout: 10 * 60_000,
-  });
-  return stdout.trim().split('\n').at(-1) ?? '';
-}
 
 async function rejectsUnavailable(work: Promise<unknown>, withinMs: number, what: string): Promise<EnsembleError> {
   const started = Date.now();
@@ -38,15 +19,15 @@ async function rejectsUnavailable(work: Promise<unknown>, withinMs: number, what
 }
 
 describe('KafkaEventBus through a broker outage', { timeout: 420_000 }, () => {
-  let dir: string;
+  let broker: OwnKafkaBroker | undefined;
   let address: string;
   let bus: KafkaEventBus;
   let subscription: Subscription | undefined;
   const logger = recordingLogger();
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ensemble-kafka-outage-'));
-    address = await kafka('start', dir);
+    broker = await startOwnKafkaBroker();
+    address = broker.address;
     bus = new KafkaEventBus({
       brokers: [address],
       clientId: 'outage',
@@ -61,10 +42,7 @@ describe('KafkaEventBus through a broker outage', { timeout: 420_000 }, () => {
   after(async () => {
     await subscription?.close();
     await bus?.close();
-    if (dir) {
-      await kafka('stop', dir).catch(() => {});
-      await rm(dir, { recursive: true, force: true });
-    }
+    await broker?.dispose();
   });
 
   it('fails calls fast while the broker is down, then resumes and handles every acknowledged record', async () => {
@@ -100,7 +78,7 @@ describe('KafkaEventBus through a broker outage', { timeout: 420_000 }, () => {
     await waitFor('records flowing before the outage', () => acknowledged.length >= 30 && handled.size >= 20, {
       timeoutMs: 60_000,
     });
-    await kafka('stop', dir);
+    await broker?.stop();
     const acknowledgedBeforeRestart = acknowledged.length;
 
     await rejectsUnavailable(bus.ping(), 10_000, 'ping()');
@@ -112,7 +90,7 @@ describe('KafkaEventBus through a broker outage', { timeout: 420_000 }, () => {
     assert.ok(error.message.includes(address), `the error names the broker: ${error.message}`);
     assert.deepEqual(error.details?.brokers, [address]);
 
-    assert.equal(await kafka('start', dir), address, 'the broker comes back at the same address');
+    assert.equal(await broker?.start(), address, 'the broker comes back at the same address');
     await bus.ping();
     await waitFor('publishing to resume', () => acknowledged.length >= acknowledgedBeforeRestart + 30, {
       timeoutMs: 120_000,
