@@ -64,6 +64,14 @@ export function createDatabase(options: DatabaseOptions): Database {
   pool.on('error', (error) => {
     logger.warn({ err: error.message, code: (error as { code?: string }).code }, 'an idle database connection failed');
   });
+  // A client that is checked out has no pool listener, yet pg emits `error` on it when its server
+  // goes away (even mid-query, besides failing the query): unhandled, that would crash the process.
+  // The failed query reports the problem; the client is not queryable and is dropped on release.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => {
+      logger.debug({ err: error.message }, 'a database connection in use failed');
+    });
+  });
 
   let ended = false;
   const end = async () => {

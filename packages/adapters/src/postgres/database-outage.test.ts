@@ -90,7 +90,22 @@ describe('a database outage', { timeout: 300_000 }, () => {
   });
 
   it('fails fast while PostgreSQL is down, and nothing crashes', async () => {
+    // A transaction holds a checked-out connection while the server goes away.
+    let firstQueryDone = false;
+    let resume: () => void = () => undefined;
+    const resumed = new Promise<void>((resolve) => {
+      resume = resolve;
+    });
+    const inTransaction = database.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('projects').select('id').execute();
+      firstQueryDone = true;
+      await resumed;
+      await trx.selectFrom('projects').select('id').execute();
+    });
+    await waitFor('the transaction to be open', () => firstQueryDone);
     await running.stop();
+    resume();
+    await assert.rejects(inTransaction, isCode('database_unavailable'));
     const startedAt = Date.now();
     await assert.rejects(database.db.selectFrom('projects').selectAll().execute(), isCode('database_unavailable'));
     // Records that fail to be written are not counted as sent.

@@ -128,8 +128,16 @@ export class OutboxRelay {
       } catch (error) {
         failures++;
         this.#logger.warn({ err: String(error), failures }, 'could not relay the outbox; backing off');
-        if (stop.aborted) return;
-        await pause(Math.min(maxBackoffMs, 100 * 2 ** Math.min(failures, 16)), stop);
+        const wait = Math.min(maxBackoffMs, 100 * 2 ** Math.min(failures, 16));
+        if (!stop.aborted) {
+          await pause(wait, stop);
+        } else if (Date.now() + wait < drainUntil) {
+          // Draining: keep trying until the deadline, the failure may be brief.
+          await pause(wait);
+        } else {
+          this.#logger.warn({}, 'stopped before the outbox was empty; the rest goes out on the next start');
+          return;
+        }
         continue;
       }
       if (moved === this.#batchSize) continue;
@@ -179,8 +187,9 @@ export class OutboxRelay {
           // Rows may have arrived while connecting.
           this.#wake();
         },
-        () => client.end().catch(() => undefined),
+        () => client.end(),
       )
+      .catch(() => undefined)
       .finally(() => {
         this.#connecting = false;
       });
