@@ -1,0 +1,2 @@
+export * from './model-kind.ts';
+export * from './model-runtime.ts';
