@@ -1,2 +1,3 @@
 export * from './model-kind.ts';
+export * from './model-provider.ts';
 export * from './model-runtime.ts';
