@@ -32,6 +32,67 @@ const brokerList = z
       .min(1, 'list at least one broker'),
   );
 
+export const kafkaSaslMechanisms = ['plain', 'scram-sha-256', 'scram-sha-512', 'aws-msk-iam'] as const;
+export type KafkaSaslMechanism = (typeof kafkaSaslMechanisms)[number];
+
+interface KafkaSecuritySettings {
+  tls: boolean;
+  tlsCaFile?: string | undefined;
+  saslMechanism?: KafkaSaslMechanism | undefined;
+  saslUsername?: string | undefined;
+  saslPassword?: string | undefined;
+  awsRegion?: string | undefined;
+}
+
+/**
+ * Settings that only make sense together. Each problem sits on the missing setting and names its
+ * variable, since a missing value has no variable of its own to blame. Values are never echoed.
+ */
+function checkKafkaSecurity(kafka: KafkaSecuritySettings, ctx: z.RefinementCtx): void {
+  const missing = (key: keyof KafkaSecuritySettings, variable: string, why: string) =>
+    ctx.addIssue({ code: 'custom', path: [key], message: `${variable} (kafka.${key}) is required ${why}` });
+  const mechanism = kafka.saslMechanism;
+  if (mechanism === 'plain' || mechanism === 'scram-sha-256' || mechanism === 'scram-sha-512') {
+    const why = `when KAFKA_SASL_MECHANISM is ${mechanism}`;
+    if (kafka.saslUsername === undefined) missing('saslUsername', 'KAFKA_SASL_USERNAME', why);
+    if (kafka.saslPassword === undefined) missing('saslPassword', 'KAFKA_SASL_PASSWORD', why);
+  }
+  if (mechanism === 'aws-msk-iam') {
+    const why = 'when KAFKA_SASL_MECHANISM is aws-msk-iam';
+    if (kafka.awsRegion === undefined) missing('awsRegion', 'KAFKA_AWS_REGION', why);
+    // MSK serves IAM authentication only on its TLS listener (port 9098).
+    if (!kafka.tls) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tls'],
+        message: `KAFKA_TLS (kafka.tls) must be true ${why}: MSK accepts IAM only over TLS (port 9098)`,
+      });
+    }
+  }
+  if (mechanism === undefined || mechanism === 'aws-msk-iam') {
+    // A user name or password that nothing uses is a half-done setup, not something to ignore.
+    for (const [key, variable] of [
+      ['saslUsername', 'KAFKA_SASL_USERNAME'],
+      ['saslPassword', 'KAFKA_SASL_PASSWORD'],
+    ] as const) {
+      if (kafka[key] !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `${variable} is set but KAFKA_SASL_MECHANISM is ${mechanism ?? 'unset'}: set it to plain, scram-sha-256 or scram-sha-512`,
+        });
+      }
+    }
+  }
+  if (kafka.tlsCaFile !== undefined && !kafka.tls) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tlsCaFile'],
+      message: 'KAFKA_TLS_CA_FILE is set but KAFKA_TLS is false: set KAFKA_TLS=true to use it',
+    });
+  }
+}
+
 /** Ensemble's whole configuration: every field has a default unless it must come from the user. */
 export const configSchema = z.strictObject({
   home: z.string().min(1).default('./.ensemble'),
@@ -71,7 +132,20 @@ export const configSchema = z.strictObject({
       topicPartitions: positiveInt.max(10_000).default(6),
       replicationFactor: positiveInt.max(32).default(1),
       connectTimeoutMs: positiveInt.default(5_000),
+      /** TLS in transit (Amazon MSK's TLS listeners: 9094, 9096 for SCRAM, 9098 for IAM). */
+      tls: bool.default(false),
+      /** PEM file of a private CA to trust on top of Node's defaults (MSK's public certificates need none). */
+      tlsCaFile: z.string().min(1).optional(),
+      saslMechanism: z.enum(kafkaSaslMechanisms).optional(),
+      saslUsername: z.string().min(1).optional(),
+      saslPassword: z.string().min(1).optional(),
+      /** Region of the MSK cluster, for signing IAM authentication tokens. */
+      awsRegion: z
+        .string()
+        .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as eu-west-1')
+        .optional(),
     })
+    .superRefine(checkKafkaSecurity)
     .prefault({}),
   worker: z
     .strictObject({
@@ -116,6 +190,21 @@ export const environmentVariables = {
   KAFKA_TOPIC_PARTITIONS: { path: 'kafka.topicPartitions', fix: 'a positive number of partitions, e.g. 6' },
   KAFKA_REPLICATION_FACTOR: { path: 'kafka.replicationFactor', fix: 'a positive replication factor, e.g. 3 on MSK' },
   KAFKA_CONNECT_TIMEOUT_MS: { path: 'kafka.connectTimeoutMs', fix: 'a positive number of milliseconds' },
+  KAFKA_TLS: { path: 'kafka.tls', fix: 'true to connect over TLS (Amazon MSK), or false' },
+  KAFKA_TLS_CA_FILE: {
+    path: 'kafka.tlsCaFile',
+    fix: "the path of a PEM file with the brokers' CA certificate, or unset it to trust the system CAs",
+  },
+  KAFKA_SASL_MECHANISM: {
+    path: 'kafka.saslMechanism',
+    fix: 'one of plain, scram-sha-256, scram-sha-512, aws-msk-iam, or unset it for no authentication',
+  },
+  KAFKA_SASL_USERNAME: { path: 'kafka.saslUsername', fix: 'the SASL user name (with KAFKA_SASL_PASSWORD)' },
+  KAFKA_SASL_PASSWORD: {
+    path: 'kafka.saslPassword',
+    fix: 'the SASL password (with KAFKA_SASL_USERNAME); on AWS, inject it from Secrets Manager',
+  },
+  KAFKA_AWS_REGION: { path: 'kafka.awsRegion', fix: "the MSK cluster's AWS region, e.g. eu-west-1" },
   ENSEMBLE_WORKER_IN_PROCESS: { path: 'worker.inProcess', fix: 'true or false' },
 } as const satisfies Record<string, { path: string; fix: string }>;
 

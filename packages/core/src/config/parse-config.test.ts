@@ -86,4 +86,133 @@ describe('parseConfig', () => {
       /ENSEMBLE_WORKER_IN_PROCESS/,
     );
   });
+
+  describe('Kafka security', () => {
+    const brokers = 'b-1.msk.example:9096';
+    const secret = 'hunter2-very-secret';
+
+    it('defaults to plaintext without authentication', () => {
+      const { kafka } = parseConfig({ env: {} });
+      assert.equal(kafka.tls, false);
+      assert.equal(kafka.tlsCaFile, undefined);
+      assert.equal(kafka.saslMechanism, undefined);
+    });
+
+    it('reads TLS with a private CA and SCRAM credentials', () => {
+      const { kafka } = parseConfig({
+        env: {
+          KAFKA_BROKERS: brokers,
+          KAFKA_TLS: 'true',
+          KAFKA_TLS_CA_FILE: '/etc/ensemble/ca.pem',
+          KAFKA_SASL_MECHANISM: 'scram-sha-512',
+          KAFKA_SASL_USERNAME: 'ensemble',
+          KAFKA_SASL_PASSWORD: secret,
+        },
+      });
+      assert.equal(kafka.tls, true);
+      assert.equal(kafka.tlsCaFile, '/etc/ensemble/ca.pem');
+      assert.equal(kafka.saslMechanism, 'scram-sha-512');
+      assert.equal(kafka.saslUsername, 'ensemble');
+      assert.equal(kafka.saslPassword, secret);
+    });
+
+    it('reads IAM authentication with its region', () => {
+      const { kafka } = parseConfig({
+        env: {
+          KAFKA_BROKERS: brokers,
+          KAFKA_TLS: 'true',
+          KAFKA_SASL_MECHANISM: 'aws-msk-iam',
+          KAFKA_AWS_REGION: 'eu-west-1',
+        },
+      });
+      assert.equal(kafka.saslMechanism, 'aws-msk-iam');
+      assert.equal(kafka.awsRegion, 'eu-west-1');
+    });
+
+    it('refuses an unknown mechanism, naming the choices', () => {
+      const message = problemsOf(() => parseConfig({ env: { KAFKA_SASL_MECHANISM: 'kerberos' } }));
+      assert.match(
+        message,
+        /- KAFKA_SASL_MECHANISM: .*fix: set it to one of plain, scram-sha-256, scram-sha-512, aws-msk-iam/,
+      );
+    });
+
+    for (const mechanism of ['plain', 'scram-sha-256', 'scram-sha-512']) {
+      it(`names the missing password for ${mechanism}, without echoing the user name`, () => {
+        const message = problemsOf(() =>
+          parseConfig({ env: { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: 'svc-user' } }),
+        );
+        assert.match(
+          message,
+          new RegExp(
+            `KAFKA_SASL_PASSWORD \\(kafka.saslPassword\\) is required when KAFKA_SASL_MECHANISM is ${mechanism}`,
+          ),
+        );
+        assert.doesNotMatch(message, /KAFKA_SASL_USERNAME \(/);
+        assert.doesNotMatch(message, /svc-user/);
+      });
+    }
+
+    it('names the missing user name and never shows the password', () => {
+      const message = problemsOf(() =>
+        parseConfig({ env: { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_PASSWORD: secret } }),
+      );
+      assert.match(
+        message,
+        /KAFKA_SASL_USERNAME \(kafka.saslUsername\) is required when KAFKA_SASL_MECHANISM is scram-sha-512/,
+      );
+      assert.doesNotMatch(message, new RegExp(secret));
+    });
+
+    it('names both when a SCRAM mechanism has neither', () => {
+      const message = problemsOf(() => parseConfig({ env: { KAFKA_SASL_MECHANISM: 'scram-sha-256' } }));
+      assert.match(message, /KAFKA_SASL_USERNAME \(kafka.saslUsername\) is required/);
+      assert.match(message, /KAFKA_SASL_PASSWORD \(kafka.saslPassword\) is required/);
+    });
+
+    it('refuses credentials without a mechanism instead of silently connecting unauthenticated', () => {
+      const message = problemsOf(() =>
+        parseConfig({ env: { KAFKA_SASL_USERNAME: 'svc-user', KAFKA_SASL_PASSWORD: secret } }),
+      );
+      assert.match(message, /- KAFKA_SASL_PASSWORD: KAFKA_SASL_PASSWORD is set but KAFKA_SASL_MECHANISM is unset/);
+      assert.doesNotMatch(message, new RegExp(secret));
+    });
+
+    it('needs a region and TLS for IAM', () => {
+      const message = problemsOf(() =>
+        parseConfig({ env: { KAFKA_SASL_MECHANISM: 'aws-msk-iam', KAFKA_TLS: 'false' } }),
+      );
+      assert.match(
+        message,
+        /KAFKA_AWS_REGION \(kafka.awsRegion\) is required when KAFKA_SASL_MECHANISM is aws-msk-iam/,
+      );
+      assert.match(
+        message,
+        /- KAFKA_TLS: KAFKA_TLS \(kafka.tls\) must be true when KAFKA_SASL_MECHANISM is aws-msk-iam/,
+      );
+      assert.match(
+        problemsOf(() => parseConfig({ env: { KAFKA_AWS_REGION: 'Ireland' } })),
+        /- KAFKA_AWS_REGION: must be an AWS region such as eu-west-1/,
+      );
+    });
+
+    it('refuses a CA file without TLS', () => {
+      const message = problemsOf(() => parseConfig({ env: { KAFKA_TLS_CA_FILE: '/ca.pem' } }));
+      assert.match(message, /- KAFKA_TLS_CA_FILE: KAFKA_TLS_CA_FILE is set but KAFKA_TLS is false/);
+    });
+
+    it('accepts the same settings from ensemble.yaml', () => {
+      const { kafka } = parseConfig({
+        env: { KAFKA_SASL_PASSWORD: secret },
+        file: {
+          path: 'ensemble.yaml',
+          content: {
+            kafka: { brokers: [brokers], tls: true, saslMechanism: 'scram-sha-512', saslUsername: 'ensemble' },
+          },
+        },
+      });
+      assert.equal(kafka.tls, true);
+      assert.equal(kafka.saslPassword, secret);
+    });
+  });
 });
