@@ -30,7 +30,9 @@ test('serverless: MSK Serverless with IAM authentication, no brokers, no SCRAM s
   const { api, worker } = containersByRole(serverless());
   for (const container of [api, worker]) {
     const env = Object.fromEntries((container.Environment ?? []).map((v) => [v.Name, v.Value]));
-    assert.equal(env.KAFKA_SASL_MECHANISM, 'AWS_MSK_IAM');
+    assert.equal(env.KAFKA_SASL_MECHANISM, 'aws-msk-iam');
+    assert.equal(env.KAFKA_TLS, 'true');
+    assert.equal(env.KAFKA_AWS_REGION, 'us-east-1');
     assert.ok(!(container.Secrets ?? []).some((s) => s.Name.startsWith('KAFKA_SASL')));
   }
 });

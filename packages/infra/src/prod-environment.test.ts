@@ -45,8 +45,9 @@ test('prod: MSK provisioned over three zones, encrypted at rest and in transit, 
   data.resourceCountIs('AWS::MSK::BatchScramSecret', 1);
   const { api } = containersByRole(prod());
   const env = Object.fromEntries((api.Environment ?? []).map((v) => [v.Name, v.Value]));
-  assert.equal(env.KAFKA_SASL_MECHANISM, 'SCRAM-SHA-512');
-  assert.equal(env.KAFKA_SSL, 'true');
+  assert.equal(env.KAFKA_SASL_MECHANISM, 'scram-sha-512');
+  assert.equal(env.KAFKA_TLS, 'true');
+  assert.equal(env.KAFKA_AWS_REGION, undefined);
   assert.equal(env.KAFKA_REPLICATION_FACTOR, '3');
   assert.ok((api.Secrets ?? []).some((s) => s.Name === 'KAFKA_SASL_PASSWORD'));
 });

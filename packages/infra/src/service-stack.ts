@@ -76,8 +76,10 @@ export class ServiceStack extends Stack {
       KAFKA_BROKERS: data.kafka.bootstrapBrokers,
       KAFKA_TOPIC_PARTITIONS: String(config.kafka.topicPartitions),
       KAFKA_REPLICATION_FACTOR: String(config.kafka.replicationFactor),
-      KAFKA_SSL: 'true',
-      KAFKA_SASL_MECHANISM: data.kafka.auth === 'scram' ? 'SCRAM-SHA-512' : 'AWS_MSK_IAM',
+      // MSK serves SASL only over TLS (9096 SCRAM, 9098 IAM); names as in docs/configuration.md.
+      KAFKA_TLS: 'true',
+      KAFKA_SASL_MECHANISM: data.kafka.auth === 'scram' ? 'scram-sha-512' : 'aws-msk-iam',
+      ...(data.kafka.auth === 'iam' ? { KAFKA_AWS_REGION: this.region } : {}),
     };
     // The SCRAM secret is imported by ARN: granting through the secret object would write the task
     // roles into the data stack's key policy (a dependency cycle); its key is granted below instead.
