@@ -1,8 +1,7 @@
 import {
   type BusMessage,
-  createEvent,
   type DeadLetter,
-  deadLetterEventType,
+  deadLetterRecord,
   type EventEnvelope,
   eventEnvelopeSchema,
   type Logger,
@@ -189,17 +188,11 @@ export class PartitionConsumer {
       attempts,
       original,
     };
-    const source = typeof original === 'object' && original !== null ? (original as Partial<EventEnvelope>) : {};
-    const value = createEvent({
-      type: deadLetterEventType,
-      projectId: source.projectId ?? 'unknown',
-      ...(source.traceId ? { traceId: source.traceId } : {}),
-      data: letter,
-    });
+    const deadLetter = deadLetterRecord(deadLetterTopic as string, letter);
     const stop = this.#stop.signal;
     for (let failures = 1; !stop.aborted; failures++) {
       try {
-        await publish([{ topic: deadLetterTopic as string, key: record.key, value }]);
+        await publish([deadLetter]);
         this.#logger.warn({ offset: letter.offset, reason, deadLetterTopic }, 'dead-lettered a record');
         return true;
       } catch (publishError) {

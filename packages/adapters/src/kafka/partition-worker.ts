@@ -1,5 +1,6 @@
 import {
   type DeadLetter,
+  deadLetterRecord,
   type EventEnvelope,
   type Logger,
   type MessageHandler,
@@ -9,7 +10,6 @@ import {
 } from '@ensemble/core';
 import type { Message } from '@platformatic/kafka';
 import type { ConcurrencyLimit } from './concurrency-limit.ts';
-import { deadLetterRecord } from './dead-letter.ts';
 import { decodeRecord } from './decode-record.ts';
 import { sleep, withDeadline } from './with-deadline.ts';
 

@@ -1,2 +1,3 @@
+export * from './dead-letter-record.ts';
 export * from './event-envelope.ts';
 export * from './topics.ts';
