@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { declaredCredentialSchema, declaredModelSchema } from '../models/declared-models.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -93,6 +94,25 @@ function checkKafkaSecurity(kafka: KafkaSecuritySettings, ctx: z.RefinementCtx):
   }
 }
 
+/** A 256-bit key for AES-256-GCM, written as base64 (`openssl rand -base64 32`). */
+const masterKey = z
+  .string()
+  .trim()
+  .refine(
+    (value) => isBase64Key(value),
+    'must be 32 random bytes in base64, e.g. the output of openssl rand -base64 32',
+  );
+
+const masterKeyList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((k) => k.trim()).filter(Boolean))
+  .pipe(z.array(masterKey));
+
+function isBase64Key(value: string): boolean {
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(value)) return false;
+  return atob(value).length === 32;
+}
+
 /** Ensemble's whole configuration: every field has a default unless it must come from the user. */
 export const configSchema = z.strictObject({
   home: z.string().min(1).default('./.ensemble'),
@@ -153,6 +173,18 @@ export const configSchema = z.strictObject({
       inProcess: bool.default(true),
     })
     .prefault({}),
+  /** Encrypts provider API keys at rest; unset, `ensemble start` keeps a generated one in `<home>/master.key`. */
+  secrets: z
+    .strictObject({
+      masterKey: masterKey.optional(),
+      /** Keys that older credentials may still be encrypted with, until `rotate` re-encrypts them. */
+      previousMasterKeys: masterKeyList.default([]),
+    })
+    .prefault({}),
+  /** Models reconciled into the registry at start (see docs/models.md). */
+  models: z.array(declaredModelSchema).default([]),
+  /** Credentials reconciled at start, by reference to the environment variable that holds each key. */
+  credentials: z.array(declaredCredentialSchema).default([]),
 });
 
 export type EnsembleConfig = z.infer<typeof configSchema>;
@@ -206,6 +238,14 @@ export const environmentVariables = {
   },
   KAFKA_AWS_REGION: { path: 'kafka.awsRegion', fix: "the MSK cluster's AWS region, e.g. eu-west-1" },
   ENSEMBLE_WORKER_IN_PROCESS: { path: 'worker.inProcess', fix: 'true or false' },
+  ENSEMBLE_MASTER_KEY: {
+    path: 'secrets.masterKey',
+    fix: '32 random bytes in base64 (openssl rand -base64 32), from a secret store in production',
+  },
+  ENSEMBLE_MASTER_KEY_PREVIOUS: {
+    path: 'secrets.previousMasterKeys',
+    fix: 'a comma-separated list of former master keys in base64, kept until credentials are rotated',
+  },
 } as const satisfies Record<string, { path: string; fix: string }>;
 
 export type EnvironmentVariable = keyof typeof environmentVariables;

@@ -39,10 +39,13 @@ export function parseConfig(sources: ConfigSources): EnsembleConfig {
 }
 
 function describeIssue(issue: z.core.$ZodIssue, origin: Map<string, string>, file?: string): ConfigProblem {
-  const path = issue.path.join('.');
-  // `kafka.brokers.0` was written as KAFKA_BROKERS: name the setting, not the list element.
+  // `models[2].provider`: list elements by index, as a person reads the file.
+  const path = issue.path
+    .map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i > 0 ? '.' : ''}${String(key)}`))
+    .join('');
+  // `kafka.brokers[0]` was written as KAFKA_BROKERS: name the setting, not the list element.
   const settingPath = [...origin.keys(), ...Object.values(environmentVariables).map((v) => v.path)].find(
-    (p) => path === p || path.startsWith(`${p}.`),
+    (p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`),
   );
   const variable = settingPath === undefined ? undefined : origin.get(settingPath);
   const known = Object.entries(environmentVariables).find(([, v]) => v.path === settingPath);

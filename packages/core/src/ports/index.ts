@@ -1,4 +1,6 @@
+export * from './credential-repository.ts';
 export * from './dependency-check.ts';
 export * from './event-bus.ts';
 export * from './logger.ts';
+export * from './model-repository.ts';
 export * from './project-repository.ts';
