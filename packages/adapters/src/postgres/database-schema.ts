@@ -13,6 +13,11 @@ export interface DatabaseSchema {
   bus_records: BusRecordsTable;
   bus_group_offsets: BusGroupOffsetsTable;
   bus_group_members: BusGroupMembersTable;
+  models: ModelsTable;
+  model_versions: ModelVersionsTable;
+  model_aliases: ModelAliasesTable;
+  model_alias_history: ModelAliasHistoryTable;
+  credentials: CredentialsTable;
 }
 
 /** `bigint` columns: pg returns them as strings (they may exceed 2^53); numbers are accepted on write. */
@@ -81,4 +86,68 @@ export interface BusGroupMembersTable {
   topic: string;
   member_id: string;
   heartbeat_at: UpdatedAt;
+}
+
+/** JSON columns: read as parsed values, written as JSON text (pg would send arrays as PostgreSQL arrays). */
+type JsonColumn<T> = ColumnType<T, string, string>;
+type NullableJsonColumn<T> = ColumnType<T | null, string | null, string | null>;
+
+export interface ModelsTable {
+  id: Generated<string>;
+  project_id: string;
+  name: string;
+  kind: string;
+  description: ColumnType<string, string | undefined, string>;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  status: ColumnType<string, string | undefined, string>;
+  latest_version: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface ModelVersionsTable {
+  model_id: string;
+  version: number;
+  provider: string;
+  provider_model_id: string;
+  base_url: string | null;
+  credential: string | null;
+  parameters: JsonColumn<Record<string, unknown>>;
+  options: JsonColumn<Record<string, unknown>>;
+  capabilities: JsonColumn<Record<string, unknown>>;
+  pricing: NullableJsonColumn<{ inputPerMillionTokens: number; outputPerMillionTokens: number }>;
+  artifact: NullableJsonColumn<{ sha256: string; format: string }>;
+  created_by: string;
+  created_at: CreatedAt;
+}
+
+export interface ModelAliasesTable {
+  model_id: string;
+  alias: string;
+  version: number;
+  updated_by: string;
+  updated_at: UpdatedAt;
+}
+
+export interface ModelAliasHistoryTable {
+  id: Generated<string>;
+  model_id: string;
+  alias: string;
+  from_version: number | null;
+  to_version: number | null;
+  actor: string;
+  at: CreatedAt;
+}
+
+export interface CredentialsTable {
+  project_id: string;
+  name: string;
+  provider: string;
+  ciphertext: Buffer;
+  iv: Buffer;
+  auth_tag: Buffer;
+  key_id: string;
+  hint: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
 }

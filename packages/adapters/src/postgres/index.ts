@@ -1,11 +1,15 @@
 export * from './advisory-lock-key.ts';
 export * from './append-to-outbox.ts';
 export * from './create-database.ts';
+export * from './credential-cipher.ts';
 export * from './database-check.ts';
 export * from './database-errors.ts';
 export type * from './database-schema.ts';
 export * from './embedded-postgres-server.ts';
 export * from './migration-runner.ts';
+export * from './name-cursor.ts';
 export * from './outbox-relay.ts';
 export { npmPostgresBinDir, postgresMajorVersion, systemPostgresBinDir } from './postgres-binaries.ts';
+export * from './postgres-credential-repository.ts';
+export * from './postgres-model-repository.ts';
 export * from './postgres-project-repository.ts';
