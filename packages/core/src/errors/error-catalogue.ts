@@ -24,6 +24,7 @@ export const errorCatalogue = {
   shutting_down: { httpStatus: 503, retryable: true, type: 'service_unavailable' },
   timeout: { httpStatus: 504, retryable: true, type: 'timeout_error' },
   config_invalid: { httpStatus: 500, retryable: false, type: 'server_error' },
+  artifact_corrupt: { httpStatus: 500, retryable: false, type: 'server_error' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export interface ErrorSpec {

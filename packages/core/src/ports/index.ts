@@ -4,3 +4,4 @@ export * from './event-bus.ts';
 export * from './logger.ts';
 export * from './model-repository.ts';
 export * from './project-repository.ts';
+export * from './artifact-store.ts';
