@@ -17,6 +17,17 @@
 #   ENSEMBLE_KAFKA_HEAP           JVM max heap (default 512m)
 #   ENSEMBLE_KAFKA_START_TIMEOUT  seconds to wait for the broker to accept clients (default 60)
 #   ENSEMBLE_KAFKA_STOP_TIMEOUT   seconds to wait after TERM before KILL (default 30)
+#   ENSEMBLE_KAFKA_SECURITY       the client listener (default plaintext, unchanged). Opt-in, for tests of
+#                                 authentication and TLS: sasl-scram (SASL_PLAINTEXT + SCRAM-SHA-512),
+#                                 sasl-scram-tls (SASL_SSL + SCRAM-SHA-512), tls (SSL, no authentication).
+#                                 The SASL modes also accept OAUTHBEARER with unsigned JWTs (the token
+#                                 path of MSK IAM; test brokers only).
+#                                 Fixed when the folder is first formatted (the SCRAM user is created
+#                                 then); later starts reuse it. TLS uses a throwaway CA made in
+#                                 $ENSEMBLE_KAFKA_DIR/tls/ (clients trust tls/ca.pem). The controller and
+#                                 inter-broker listeners stay PLAINTEXT on loopback.
+#   ENSEMBLE_KAFKA_SASL_USERNAME  the SCRAM user of the secure modes (default ensemble)
+#   ENSEMBLE_KAFKA_SASL_PASSWORD  its password (default ensemble-secret; letters, digits, - _ . only)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,6 +45,9 @@ log_dir="$dir/logs"
 pid_file="$dir/kafka.pid"
 port_file="$dir/port"
 controller_port_file="$dir/controller-port"
+internal_port_file="$dir/internal-port"
+security_file="$dir/security"
+tls_dir="$dir/tls"
 config_file="$dir/server.properties"
 
 say() { echo "kafka: $*" >&2; }
@@ -98,6 +112,80 @@ ensure_ports() {
   if [ ! -s "$controller_port_file" ] || [ "$(cat "$controller_port_file")" = "$(cat "$port_file")" ]; then
     free_port "$(cat "$port_file")" >"$controller_port_file"
   fi
+  if [ "$security" != plaintext ] && [ ! -s "$internal_port_file" ]; then
+    local internal
+    while internal="$(free_port "$(cat "$port_file")")" && [ "$internal" = "$(cat "$controller_port_file")" ]; do :; done
+    echo "$internal" >"$internal_port_file"
+  fi
+}
+
+# The security mode: asked for by ENSEMBLE_KAFKA_SECURITY, or the one this folder was formatted with.
+resolve_security() {
+  local recorded=""
+  [ -s "$security_file" ] && recorded="$(cat "$security_file")"
+  security="${ENSEMBLE_KAFKA_SECURITY:-${recorded:-plaintext}}"
+  case "$security" in
+    plaintext | sasl-scram | sasl-scram-tls | tls) ;;
+    *) fail "ENSEMBLE_KAFKA_SECURITY must be plaintext, sasl-scram, sasl-scram-tls or tls, got '$security'" ;;
+  esac
+  if [ -f "$data_dir/meta.properties" ] && [ "$security" != "${recorded:-plaintext}" ]; then
+    fail "$dir was formatted for ${recorded:-plaintext}, not $security; use another ENSEMBLE_KAFKA_DIR"
+  fi
+  sasl_username="${ENSEMBLE_KAFKA_SASL_USERNAME:-ensemble}"
+  sasl_password="${ENSEMBLE_KAFKA_SASL_PASSWORD:-ensemble-secret}"
+  [[ "$sasl_username$sasl_password" =~ ^[A-Za-z0-9._-]+$ ]] ||
+    fail "ENSEMBLE_KAFKA_SASL_USERNAME/PASSWORD may hold only letters, digits, '-', '_' and '.'"
+}
+
+# Listeners and security settings of the secure modes, appended to server.properties.
+write_security_config() {
+  local port controller_port internal_port protocol
+  port="$(cat "$port_file")"
+  controller_port="$(cat "$controller_port_file")"
+  internal_port="$(cat "$internal_port_file")"
+  case "$security" in
+    sasl-scram) protocol=SASL_PLAINTEXT ;;
+    sasl-scram-tls) protocol=SASL_SSL ;;
+    tls) protocol=SSL ;;
+  esac
+  cat <<EOF
+# Client listener: $security. Controller and inter-broker traffic stay PLAINTEXT on loopback.
+listeners=CLIENT://$host:$port,INTERNAL://$host:$internal_port,CONTROLLER://$host:$controller_port
+advertised.listeners=CLIENT://$host:$port,INTERNAL://$host:$internal_port
+listener.security.protocol.map=CLIENT:$protocol,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=INTERNAL
+EOF
+  if [ "$security" != tls ]; then
+    cat <<EOF
+sasl.enabled.mechanisms=SCRAM-SHA-512,OAUTHBEARER
+listener.name.client.sasl.enabled.mechanisms=SCRAM-SHA-512,OAUTHBEARER
+listener.name.client.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+# OAUTHBEARER with Kafka's built-in validator of unsigned JWTs: for tests of the OAUTHBEARER token
+# path that Amazon MSK's IAM authentication uses. Anyone can log in with it: a loopback test broker only.
+listener.name.client.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
+EOF
+  fi
+  if [ "$security" != sasl-scram ]; then
+    cat <<EOF
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$tls_dir/server.p12
+ssl.keystore.password=$(cat "$tls_dir/keystore-password")
+ssl.client.auth=none
+EOF
+  fi
+}
+
+# The default mode's listeners, exactly as before secure modes existed; secure modes append theirs.
+plaintext_listeners() {
+  if [ "$security" = plaintext ]; then
+    echo "listeners=PLAINTEXT://$host:$port,CONTROLLER://$host:$controller_port"
+    echo "advertised.listeners=PLAINTEXT://$host:$port"
+    echo "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    echo "controller.listener.names=CONTROLLER"
+    echo "inter.broker.listener.name=PLAINTEXT"
+  else
+    echo "controller.listener.names=CONTROLLER"
+  fi
 }
 
 write_config() {
@@ -109,11 +197,7 @@ write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$host:$controller_port
-listeners=PLAINTEXT://$host:$port,CONTROLLER://$host:$controller_port
-advertised.listeners=PLAINTEXT://$host:$port
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
+$(plaintext_listeners)
 log.dirs=$data_dir
 
 # One node: every internal topic has one replica.
@@ -139,6 +223,10 @@ num.recovery.threads.per.data.dir=1
 log.retention.hours=24
 log.segment.bytes=67108864
 EOF
+  if [ "$security" != plaintext ]; then
+    echo >>"$config_file"
+    write_security_config >>"$config_file"
+  fi
 }
 
 format_storage() {
@@ -149,9 +237,13 @@ format_storage() {
     cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
     [ "${cluster_id:0:1}" != "-" ] && break
   done
+  local scram=()
+  # The SCRAM user goes into the cluster metadata at format time, before any client can connect.
+  case "$security" in sasl-scram*) scram=(--add-scram "SCRAM-SHA-512=[name=$sasl_username,password=$sasl_password]") ;; esac
   java -Xmx256m -cp "$lib_dir/*" -Dlog4j2.configurationFile="$root/scripts/kafka/log4j2.properties" \
-    kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" -c "$config_file" >>"$log_dir/format.log" 2>&1 ||
+    kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" -c "$config_file" "${scram[@]}" >>"$log_dir/format.log" 2>&1 ||
     fail "formatting the storage failed; see $log_dir/format.log"
+  [ "$security" = plaintext ] || echo "$security" >"$security_file"
 }
 
 start() {
@@ -163,7 +255,9 @@ start() {
   command -v java >/dev/null || fail "java is not on PATH (Java 17 runs the broker)"
   mkdir -p "$dir/lib" "$data_dir" "$log_dir"
   ensure_classpath
+  resolve_security
   ensure_ports
+  case "$security" in *tls) bash "$root/scripts/kafka/make-tls.sh" "$tls_dir" || fail "could not make the TLS material in $tls_dir" ;; esac
   local port
   port="$(cat "$port_file")"
   port_in_use "$port" && fail "port $port is taken by another process; set ENSEMBLE_KAFKA_PORT or free it"

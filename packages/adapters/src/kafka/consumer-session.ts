@@ -1,11 +1,14 @@
 import type { Logger, MessageHandler, PublishRecord, RetryPolicy } from '@ensemble/core';
 import { Consumer, type MessagesStream } from '@platformatic/kafka';
 import type { ConcurrencyLimit } from './concurrency-limit.ts';
+import type { KafkaClientSecurity } from './kafka-security.ts';
 import { type KafkaMessage, PartitionWorker } from './partition-worker.ts';
 import { withDeadline } from './with-deadline.ts';
 
 export interface ConsumerSessionOptions {
   brokers: readonly string[];
+  /** TLS and SASL client options, shared with the bus's producer and admin. */
+  security: KafkaClientSecurity;
   clientId: string;
   groupId: string;
   topics: readonly string[];
@@ -53,6 +56,7 @@ export class ConsumerSession {
       this.#endSession = resolve;
     });
     this.#consumer = new Consumer({
+      ...options.security,
       clientId: options.clientId,
       groupId: options.groupId,
       bootstrapBrokers: [...options.brokers],

@@ -13,8 +13,15 @@ import {
 } from '@ensemble/core';
 import { Admin, compatibilityPartitioner, ProduceAcks, Producer } from '@platformatic/kafka';
 import { ConcurrencyLimit } from './concurrency-limit.ts';
+import {
+  describeKafkaSecurity,
+  type KafkaClientSecurity,
+  type KafkaSaslOptions,
+  type KafkaTlsOptions,
+  kafkaClientSecurity,
+} from './kafka-security.ts';
 import { KafkaSubscription } from './kafka-subscription.ts';
-import { mapKafkaError } from './map-kafka-error.ts';
+import { type KafkaErrorContext, mapKafkaError } from './map-kafka-error.ts';
 import { sleep, withDeadline } from './with-deadline.ts';
 
 export interface KafkaEventBusOptions {
@@ -30,6 +37,10 @@ export interface KafkaEventBusOptions {
   requestTimeoutMs?: number;
   /** Consumer group session: how long a vanished consumer keeps its partitions. Default 10 s. */
   sessionTimeoutMs?: number;
+  /** TLS in transit: `true` with the system CAs (Amazon MSK), or a private CA. Default plaintext. */
+  tls?: KafkaTlsOptions;
+  /** SASL authentication (SCRAM on MSK's port 9096, IAM on 9098). Default none. */
+  sasl?: KafkaSaslOptions;
 }
 
 const brokerPattern = /^[^\s:]+:\d{1,5}$/;
@@ -42,7 +53,10 @@ const brokerPattern = /^[^\s:]+:\d{1,5}$/;
  */
 export class KafkaEventBus implements EventBus {
   readonly kind = 'kafka' as const;
-  readonly #options: Required<KafkaEventBusOptions>;
+  readonly #options: Required<Omit<KafkaEventBusOptions, 'tls' | 'sasl'>>;
+  readonly #security: KafkaClientSecurity;
+  /** Transport and mechanism, for messages: `TLS, SASL scram-sha-512 as user 'x'` (no secrets). */
+  readonly #securityLabel: string;
   readonly #logger: Logger;
   readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>;
   readonly #admin: Admin;
@@ -60,9 +74,13 @@ export class KafkaEventBus implements EventBus {
         field: 'replicationFactor',
       });
     }
-    this.#options = { requestTimeoutMs: 30_000, sessionTimeoutMs: 10_000, ...options };
+    const { tls, sasl, ...rest } = options;
+    this.#options = { requestTimeoutMs: 30_000, sessionTimeoutMs: 10_000, ...rest };
+    this.#security = kafkaClientSecurity(tls, sasl);
+    this.#securityLabel = describeKafkaSecurity(tls, sasl);
     this.#logger = options.logger.child({ component: 'kafka-event-bus' });
     const client = {
+      ...this.#security,
       bootstrapBrokers: [...options.brokers],
       connectTimeout: options.connectTimeoutMs,
       requestTimeout: this.#options.requestTimeoutMs,
@@ -98,7 +116,7 @@ export class KafkaEventBus implements EventBus {
     });
     if (topics.length === 0) return;
     const names = topics.map((topic) => topic.name);
-    const context = { brokers: this.#options.brokers, operation: 'ensureTopics', topics: names };
+    const context = { ...this.#errorContext('ensureTopics'), topics: names };
     const deadline = Date.now() + this.#options.requestTimeoutMs;
     const work = async () => {
       const existing = new Set(await this.#admin.listTopics());
@@ -154,7 +172,7 @@ export class KafkaEventBus implements EventBus {
       value: Buffer.from(JSON.stringify(record.value)),
     }));
     const topics = [...new Set(records.map((record) => record.topic))];
-    const context = { brokers: this.#options.brokers, operation: 'publish', topics };
+    const context = { ...this.#errorContext('publish'), topics };
     await withDeadline(this.#producer.send({ messages }), this.#options.requestTimeoutMs, () =>
       this.#unavailable('publish'),
     ).catch((error: unknown) => {
@@ -185,6 +203,7 @@ export class KafkaEventBus implements EventBus {
     }
     const subscription = new KafkaSubscription({
       brokers: this.#options.brokers,
+      security: this.#security,
       clientId: `${this.#options.clientId}-consumer`,
       groupId: options.groupId,
       topics: [...options.topics],
@@ -215,7 +234,7 @@ export class KafkaEventBus implements EventBus {
     const work = this.#admin.metadata({ topics: [], forceUpdate: true });
     await withDeadline(work, timeoutMs, (reason) => this.#unavailable('ping', reason), signal).catch(
       (error: unknown) => {
-        throw mapKafkaError(error, { brokers: this.#options.brokers, operation: 'ping' });
+        throw mapKafkaError(error, this.#errorContext('ping'));
       },
     );
   }
@@ -243,6 +262,10 @@ export class KafkaEventBus implements EventBus {
         return topic !== undefined && topic.partitions.length > 0 && topic.partitions.every((p) => p && p.leader >= 0);
       })
     );
+  }
+
+  #errorContext(operation: string): KafkaErrorContext {
+    return { brokers: this.#options.brokers, operation, security: this.#securityLabel };
   }
 
   #unavailable(operation: string, reason: 'timeout' | 'aborted' = 'timeout'): EnsembleError {
