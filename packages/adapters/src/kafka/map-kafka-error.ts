@@ -49,7 +49,7 @@ export function mapKafkaError(error: unknown, context: KafkaErrorContext): Ensem
     );
   }
   if (authentication) {
-    const because = findCause(authentication, (e) => e !== authentication && e.message !== '')?.message;
+    const because = innermost(authentication)?.message;
     return new EnsembleError(
       'event_bus_unavailable',
       `Kafka at ${brokers} is unavailable (${context.operation}): authentication failed${security}; check the SASL mechanism, user name and password${because ? `: ${because}` : ''}`,
@@ -131,6 +131,17 @@ function findCause(error: unknown, matches: (error: Error) => boolean, depth = 0
     if (found) return found;
   }
   return undefined;
+}
+
+/** The broker's own words are at the bottom of the chain (e.g. "invalid credentials"). */
+function innermost(error: Error): Error | undefined {
+  let inner: unknown = error.cause ?? ('errors' in error ? asArray(error.errors)[0] : undefined);
+  let found: Error | undefined;
+  for (let depth = 0; inner instanceof Error && depth < 10; depth++) {
+    found = inner;
+    inner = inner.cause ?? ('errors' in inner ? asArray(inner.errors)[0] : undefined);
+  }
+  return found;
 }
 
 function asArray(value: unknown): unknown[] {

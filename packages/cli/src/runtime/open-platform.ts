@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { EmbeddedEventBus } from '@ensemble/adapters/embedded';
-import { KafkaEventBus } from '@ensemble/adapters/kafka';
+import { KafkaEventBus, type KafkaSaslOptions } from '@ensemble/adapters/kafka';
 import {
   createDatabase,
   createDatabaseCheck,
@@ -123,7 +124,34 @@ function createBus(config: EnsembleConfig, database: Database, logger: Logger): 
   if (brokers === undefined) {
     return new EmbeddedEventBus({ database, logger, defaultPartitions: topicPartitions });
   }
-  return new KafkaEventBus({ brokers, clientId, replicationFactor, connectTimeoutMs, logger });
+  const { tls, tlsCaFile, saslMechanism, saslUsername, saslPassword, awsRegion } = config.kafka;
+  let ca: Buffer | undefined;
+  if (tls && tlsCaFile !== undefined) {
+    try {
+      ca = readFileSync(tlsCaFile);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new EnsembleError('config_invalid', `KAFKA_TLS_CA_FILE: cannot read ${tlsCaFile} (${reason})`, {
+        field: 'kafka.tlsCaFile',
+        cause: error,
+      });
+    }
+  }
+  // The schema has checked that each mechanism comes with what it needs.
+  let sasl: KafkaSaslOptions | undefined;
+  if (saslMechanism === 'aws-msk-iam') sasl = { mechanism: saslMechanism, region: awsRegion ?? '' };
+  else if (saslMechanism !== undefined) {
+    sasl = { mechanism: saslMechanism, username: saslUsername ?? '', password: saslPassword ?? '' };
+  }
+  return new KafkaEventBus({
+    brokers,
+    clientId,
+    replicationFactor,
+    connectTimeoutMs,
+    logger,
+    tls: ca ? { ca } : tls,
+    ...(sasl ? { sasl } : {}),
+  });
 }
 
 /** `host:port/database` without the credentials, for messages and logs. */
