@@ -19,6 +19,10 @@ export const errorCatalogue = {
   rate_limited: { httpStatus: 429, retryable: true, type: 'rate_limit_error' },
   internal_error: { httpStatus: 500, retryable: false, type: 'server_error' },
   upstream_error: { httpStatus: 502, retryable: true, type: 'server_error' },
+  /** A model provider refused Ensemble's credential for it (401/403 upstream): fix the credential. */
+  upstream_auth_failed: { httpStatus: 502, retryable: false, type: 'authentication_error' },
+  /** A model provider refused the request itself as invalid (400/413/422 upstream, e.g. context too long). */
+  upstream_bad_request: { httpStatus: 400, retryable: false, type: 'invalid_request_error' },
   database_unavailable: { httpStatus: 503, retryable: true, type: 'service_unavailable' },
   event_bus_unavailable: { httpStatus: 503, retryable: true, type: 'service_unavailable' },
   shutting_down: { httpStatus: 503, retryable: true, type: 'service_unavailable' },

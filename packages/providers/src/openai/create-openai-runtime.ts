@@ -1,0 +1,70 @@
+import type { ModelRuntime, RuntimeSpec } from '@ensemble/core';
+import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
+import { createHostedRuntime } from '../shared/hosted-runtime.ts';
+import { parseSpecField } from '../shared/parse-spec-field.ts';
+import { probeHttp } from '../shared/probe-http.ts';
+import { openAiChatParameters, openAiEmbeddingParameters } from './openai-parameters.ts';
+
+/** How to reach an OpenAI-style API; OpenAI itself and OpenAI-compatible servers differ only here. */
+export interface OpenAiConnection {
+  providerId: string;
+  /** Ends in `/v1` (or whatever prefix the server uses); the SDK appends `/chat/completions`. */
+  baseUrl: string;
+  apiKey: string;
+  /** Servers without authentication get no Authorization header at all. */
+  sendAuthorization: boolean;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  maxRetries: number;
+  /** `base64` is what the SDK asks for by default; some OpenAI-compatible servers only do `float`. */
+  embeddingEncoding: 'base64' | 'float' | undefined;
+  /** The cheap call `health` makes: `models/<id>` where supported, else `models`. */
+  probePath: string;
+}
+
+function clientConfiguration(connection: OpenAiConnection) {
+  // The SDK removes a header whose value is null: a keyless server must not see a placeholder key.
+  const headers: Record<string, string | null> = { ...connection.headers };
+  if (!connection.sendAuthorization) headers.authorization = null;
+  return { baseURL: connection.baseUrl, defaultHeaders: headers };
+}
+
+/** Builds the runtime both `openai` and `openai-compatible` return. */
+export function createOpenAiRuntime(spec: RuntimeSpec, connection: OpenAiConnection): ModelRuntime {
+  const call = { provider: connection.providerId, model: spec.name, secret: connection.apiKey };
+  const common = {
+    model: spec.providerModelId,
+    apiKey: connection.apiKey,
+    timeout: connection.timeoutMs,
+    maxRetries: connection.maxRetries,
+    configuration: clientConfiguration(connection),
+  };
+  const authorization: Record<string, string> = connection.sendAuthorization
+    ? { authorization: `Bearer ${connection.apiKey}` }
+    : {};
+  const probe = (signal: AbortSignal) =>
+    probeHttp(
+      `${connection.baseUrl.replace(/\/$/, '')}/${connection.probePath}`,
+      { ...connection.headers, ...authorization },
+      signal,
+    );
+
+  if (spec.kind === 'embedding') {
+    const parameters = parseSpecField(openAiEmbeddingParameters, spec.parameters, 'parameters', spec.name);
+    const embeddings = new OpenAIEmbeddings({
+      ...common,
+      ...(parameters.dimensions === undefined ? {} : { dimensions: parameters.dimensions }),
+      ...(parameters.batchSize === undefined ? {} : { batchSize: parameters.batchSize }),
+      ...(connection.embeddingEncoding === undefined ? {} : { encodingFormat: connection.embeddingEncoding }),
+    });
+    return createHostedRuntime({ kind: 'embedding', embeddings, probe, call });
+  }
+  const parameters = parseSpecField(openAiChatParameters, spec.parameters, 'parameters', spec.name);
+  const chat = new ChatOpenAI({
+    ...common,
+    ...parameters,
+    // Usage arrives in the last streamed chunk only when asked for (stream_options.include_usage).
+    streamUsage: true,
+  });
+  return createHostedRuntime({ kind: 'chat', chat, probe, call });
+}
