@@ -8,6 +8,15 @@ export { formatOpenAiError, type OpenAiErrorBody, openAiErrorBodySchema } from '
 export type { ValidationIssue } from './errors/validation-issues.ts';
 export { listen } from './listen.ts';
 export { type CreateLoggerOptions, createLogger, redactedPaths, redactUrl } from './logger.ts';
+export { credentialsModule } from './modules/credentials/credentials-module.ts';
+export {
+  modelNameOf,
+  modelParamsSchema,
+  modelPath,
+  modelRefOf,
+  nameDepths,
+} from './modules/models/model-name-params.ts';
+export { modelsModule } from './modules/models/models-module.ts';
 export { projectsModule } from './modules/projects/projects-module.ts';
 export type { Lifecycle, LifecyclePhase } from './plugins/lifecycle.ts';
 export { requestIdHeader } from './request-id.ts';

@@ -3,6 +3,7 @@ import { buildApp, closeGracefully, createLogger, listen } from '@ensemble/serve
 import { type RunningWorker, startWorker } from '@ensemble/worker';
 import { loadConfig } from '../config/load-config.ts';
 import type { GlobalOptions } from '../main.ts';
+import { openRegistry } from '../registry/open-registry.ts';
 import { onShutdownSignal } from '../runtime/on-shutdown-signal.ts';
 import { openPlatform } from '../runtime/open-platform.ts';
 import { serverModules } from '../runtime/server-modules.ts';
@@ -25,8 +26,19 @@ export async function startCommand(options: StartOptions): Promise<void> {
   const logger = createLogger({ level: config.log.level });
 
   const platform = await openPlatform(config, logger, { migrate: true, bus: true });
+  // The model registry: master key, repositories, and ensemble.yaml's models and credentials reconciled.
+  const registry = await openRegistry({ config, database: platform.database, logger }).catch(async (error: unknown) => {
+    await platform.close();
+    throw error;
+  });
   let worker: RunningWorker | undefined;
-  const app = await buildApp({ config, logger, checks: platform.checks, modules: serverModules(platform), version });
+  const app = await buildApp({
+    config,
+    logger,
+    checks: platform.checks,
+    modules: serverModules(platform, registry),
+    version,
+  });
   try {
     const url = await listen(app, config.server).catch((error: unknown) => {
       throw listenError(error, config.server.host, config.server.port);
