@@ -9,6 +9,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { globSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -37,8 +38,22 @@ const env: NodeJS.ProcessEnv = { ...process.env };
 async function startPostgres(): Promise<void> {
   if (env.ENSEMBLE_TEST_DATABASE_URL) return;
   const { EmbeddedPostgresServer } = await import('@ensemble/adapters/postgres');
-  const server = new EmbeddedPostgresServer({ dataDir: join(root, '.cache/test-postgres'), port: 0 });
-  const { url } = await server.start();
+  const { EnsembleError } = await import('@ensemble/core');
+  const start = async (dataDir: string) => {
+    const server = new EmbeddedPostgresServer({ dataDir, port: 0 });
+    return { server, ...(await server.start()) };
+  };
+  let started: Awaited<ReturnType<typeof start>>;
+  try {
+    started = await start(join(root, '.cache/test-postgres'));
+  } catch (error) {
+    // Another `npm test` holds the shared cluster: run a private one for this run, removed after.
+    if (!(error instanceof EnsembleError && error.code === 'conflict')) throw error;
+    const privateDir = join(root, `.cache/test-postgres-${process.pid}`);
+    started = await start(privateDir);
+    stops.push(() => rm(privateDir, { recursive: true, force: true }));
+  }
+  const { server, url } = started;
   env.ENSEMBLE_TEST_DATABASE_URL = url;
   stops.push(() => server.stop());
   log(`PostgreSQL at ${new URL(url).host}`);

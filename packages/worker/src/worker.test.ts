@@ -65,6 +65,49 @@ describe('startWorker', { timeout: 120_000 }, () => {
     assert.deepEqual(log, ['start relay', 'stop relay'], 'stop is idempotent');
   });
 
+  it('holds scale-in protection while a handler runs', async () => {
+    const topic = uniqueName('worker.protected').replaceAll('_', '.');
+    await bus.ensureTopics([{ name: topic, partitions: 1 }]);
+    const holds: string[] = [];
+    let open = 0;
+    let openDuringHandler = -1;
+    const worker = await startWorker({
+      bus,
+      logger: silentLogger,
+      protection: {
+        hold: (reason) => {
+          holds.push(reason);
+          open += 1;
+          return () => {
+            open -= 1;
+          };
+        },
+        close: async () => {},
+      },
+      consumers: [
+        {
+          name: 'protected-consumer',
+          groupId: uniqueName('g'),
+          topics: [topic],
+          handler: async () => {
+            openDuringHandler = open;
+            throw new Error('fails once, to check the hold is released on errors too');
+          },
+          retry: { initialDelayMs: 10, maxDelayMs: 10, maxAttempts: 1 },
+          deadLetterTopic: `${topic}.dlq`,
+        },
+      ],
+    });
+    await bus.publish([
+      { topic, key: 'a', value: createEvent({ type: 'test/thing.happened', projectId: 'p', data: 1 }) },
+    ]);
+    await waitFor('the handler to run', () => openDuringHandler !== -1);
+    await worker.stop();
+    assert.equal(openDuringHandler, 1, 'protection was held during the handler');
+    assert.deepEqual(holds, ['protected-consumer']);
+    assert.equal(open, 0, 'and released after it failed');
+  });
+
   it('stops the services it started when a consumer cannot subscribe', async () => {
     const log: string[] = [];
     await assert.rejects(

@@ -1,4 +1,11 @@
-import type { EventBus, Logger, SubscribeOptions, Subscription } from '@ensemble/core';
+import {
+  type EventBus,
+  type Logger,
+  noScaleInProtection,
+  type ScaleInProtection,
+  type SubscribeOptions,
+  type Subscription,
+} from '@ensemble/core';
 
 /** A loop that runs beside the consumers, such as the outbox relay. */
 export interface BackgroundService {
@@ -18,6 +25,8 @@ export interface WorkerOptions {
   logger: Logger;
   services?: readonly BackgroundService[];
   consumers?: readonly ConsumerDefinition[];
+  /** Held while a handler runs, so the orchestrator does not stop this task mid-record. */
+  protection?: ScaleInProtection;
 }
 
 export interface RunningWorker {
@@ -35,6 +44,7 @@ export async function startWorker({
   logger,
   services = [],
   consumers = [],
+  protection = noScaleInProtection,
 }: WorkerOptions): Promise<RunningWorker> {
   const started: BackgroundService[] = [];
   const subscriptions: Subscription[] = [];
@@ -54,8 +64,16 @@ export async function startWorker({
       await service.start();
       started.push(service);
     }
-    for (const { name, ...options } of consumers) {
-      subscriptions.push(await bus.subscribe(options));
+    for (const { name, handler, ...options } of consumers) {
+      const protectedHandler: typeof handler = async (message, signal) => {
+        const release = protection.hold(name);
+        try {
+          await handler(message, signal);
+        } finally {
+          release();
+        }
+      };
+      subscriptions.push(await bus.subscribe({ ...options, handler: protectedHandler }));
       logger.info({ consumer: name, topics: options.topics, groupId: options.groupId }, 'consumer started');
     }
   } catch (error) {

@@ -1,0 +1,1 @@
+export * from './ecs-task-protection.ts';
