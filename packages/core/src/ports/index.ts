@@ -5,3 +5,4 @@ export * from './logger.ts';
 export * from './model-repository.ts';
 export * from './project-repository.ts';
 export * from './artifact-store.ts';
+export * from './scale-in-protection.ts';
