@@ -11,7 +11,7 @@ export interface CreateLoggerOptions {
 /** Request and response headers that carry credentials. */
 const secretHeaders = ['authorization', 'proxy-authorization', 'api-key', 'x-api-key', 'cookie', 'set-cookie'];
 /** Field names that hold secrets wherever they appear (up to three levels deep). */
-const secretFields = ['apiKey', 'password', 'secret'];
+const secretFields = ['apiKey', 'password', 'secret', 'saslPassword'];
 
 function headerPaths(): string[] {
   const containers = ['headers', 'req.headers', 'res.headers', '*.headers'];

@@ -166,13 +166,16 @@ function describeDatabase(url: string): string {
 
 function unreachable(what: string, where: string, setting: string, cause: unknown): EnsembleError {
   const reason = cause instanceof Error ? cause.message : String(cause);
-  const code = setting === 'DATABASE_URL' ? 'database_unavailable' : 'event_bus_unavailable';
+  const isDatabase = setting === 'DATABASE_URL';
+  // The adapters say when the address was right but the handshake failed: point at those settings.
+  const fix = /authentication failed|certificate|requires TLS/i.test(reason)
+    ? isDatabase
+      ? 'correct the credentials or TLS options in DATABASE_URL.'
+      : 'correct KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD or KAFKA_TLS / KAFKA_TLS_CA_FILE.'
+    : `start it, or correct ${setting}${isDatabase ? ' (unset it to run the embedded PostgreSQL).' : ' (unset it to use the embedded bus).'}`;
   return new EnsembleError(
-    code,
-    `Cannot reach ${what} at ${where}: ${reason}. Fix: start it, or correct ${setting}` +
-      (setting === 'DATABASE_URL'
-        ? ' (unset it to run the embedded PostgreSQL).'
-        : ' (unset it to use the embedded bus).'),
+    isDatabase ? 'database_unavailable' : 'event_bus_unavailable',
+    `Cannot reach ${what} at ${where}: ${reason}. Fix: ${fix}`,
     { cause, field: setting },
   );
 }
