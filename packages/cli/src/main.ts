@@ -41,6 +41,17 @@ export async function main(argv: readonly string[]): Promise<void> {
       await migrateCommand(program.opts<GlobalOptions>());
     });
 
+  program
+    .command('models')
+    .description('Manage the models Ensemble runs itself')
+    .command('pull')
+    .description('Fetch the built-in local model files into <ENSEMBLE_HOME>/artifacts (sha256-checked)')
+    .action(async () => {
+      // Loaded on use: the model code is not needed by the other commands.
+      const { modelsPullCommand } = await import('./commands/models-pull.ts');
+      await modelsPullCommand(program.opts<GlobalOptions>());
+    });
+
   try {
     await program.parseAsync(argv as string[]);
   } catch (error) {
