@@ -57,7 +57,7 @@ export function createOpenAiRuntime(spec: RuntimeSpec, connection: OpenAiConnect
       ...(parameters.batchSize === undefined ? {} : { batchSize: parameters.batchSize }),
       ...(connection.embeddingEncoding === undefined ? {} : { encodingFormat: connection.embeddingEncoding }),
     });
-    return createHostedRuntime({ kind: 'embedding', embeddings, probe, call });
+    return createHostedRuntime({ kind: 'embedding', embeddings, probe, call, timeoutMs: connection.timeoutMs });
   }
   const parameters = parseSpecField(openAiChatParameters, spec.parameters, 'parameters', spec.name);
   const chat = new ChatOpenAI({
@@ -66,5 +66,5 @@ export function createOpenAiRuntime(spec: RuntimeSpec, connection: OpenAiConnect
     // Usage arrives in the last streamed chunk only when asked for (stream_options.include_usage).
     streamUsage: true,
   });
-  return createHostedRuntime({ kind: 'chat', chat, probe, call });
+  return createHostedRuntime({ kind: 'chat', chat, probe, call, timeoutMs: connection.timeoutMs });
 }

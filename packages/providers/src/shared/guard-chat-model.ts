@@ -1,16 +1,23 @@
 import { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import { deadline, raceSignal } from './deadline.ts';
 import { toEnsembleError, type UpstreamCallContext } from './to-ensemble-error.ts';
 
 /**
  * Makes every failure of a LangChain chat model an EnsembleError from the catalogue. invoke, batch,
  * stream, bindTools and withStructuredOutput all end in `_generate` or `_streamResponseChunks`, so
  * wrapping those two on the instance covers every call path without subclassing each provider's class.
+ * Each call also gets the runtime's timeout, enforced here even where an SDK path ignores the signal.
  */
-export function guardChatModel<Model extends BaseChatModel>(model: Model, context: UpstreamCallContext): Model {
+export function guardChatModel<Model extends BaseChatModel>(
+  model: Model,
+  context: UpstreamCallContext,
+  timeoutMs: number,
+): Model {
   const generate = model._generate.bind(model);
   model._generate = async (messages, options, runManager) => {
+    const signal = deadline(options.signal, timeoutMs);
     try {
-      return await generate(messages, options, runManager);
+      return await raceSignal(generate(messages, { ...options, signal }, runManager), signal);
     } catch (error) {
       throw toEnsembleError(error, context);
     }
@@ -20,7 +27,7 @@ export function guardChatModel<Model extends BaseChatModel>(model: Model, contex
   const stream = model._streamResponseChunks.bind(model);
   model._streamResponseChunks = async function* guardedStream(messages, options, runManager) {
     try {
-      yield* stream(messages, options, runManager);
+      yield* stream(messages, { ...options, signal: deadline(options.signal, timeoutMs) }, runManager);
     } catch (error) {
       throw toEnsembleError(error, context);
     }

@@ -1,6 +1,7 @@
 import type { ModelKind, ModelRuntime } from '@ensemble/core';
 import type { Embeddings } from '@langchain/core/embeddings';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import { raceSignal } from './deadline.ts';
 import { guardChatModel } from './guard-chat-model.ts';
 import { guardEmbeddings } from './guard-embeddings.ts';
 import { toEnsembleError, type UpstreamCallContext } from './to-ensemble-error.ts';
@@ -14,16 +15,8 @@ export interface HostedRuntimeParts {
   /** Closes what the SDK client holds (AWS clients keep sockets); hosted HTTP clients mostly hold nothing. */
   close?(): void | Promise<void>;
   call: UpstreamCallContext;
-}
-
-/** Resolves with the promise, or rejects as soon as the signal aborts, even if the probe ignores it. */
-function boundBy<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
+  /** Bounds every call (`options.timeoutMs`). */
+  timeoutMs: number;
 }
 
 /** The ModelRuntime every hosted provider returns: guarded LangChain objects, a health probe, dispose. */
@@ -31,12 +24,14 @@ export function createHostedRuntime(parts: HostedRuntimeParts): ModelRuntime {
   let disposed = false;
   return {
     kind: parts.kind,
-    ...(parts.chat === undefined ? {} : { chat: guardChatModel(parts.chat, parts.call) }),
-    ...(parts.embeddings === undefined ? {} : { embeddings: guardEmbeddings(parts.embeddings, parts.call) }),
+    ...(parts.chat === undefined ? {} : { chat: guardChatModel(parts.chat, parts.call, parts.timeoutMs) }),
+    ...(parts.embeddings === undefined
+      ? {}
+      : { embeddings: guardEmbeddings(parts.embeddings, parts.call, parts.timeoutMs) }),
     async health(signal) {
       const started = performance.now();
       try {
-        await boundBy(parts.probe(signal), signal);
+        await raceSignal(parts.probe(signal), signal);
         return { ok: true, latencyMs: performance.now() - started, checkedAt: new Date() };
       } catch (error) {
         const mapped = toEnsembleError(error, parts.call);

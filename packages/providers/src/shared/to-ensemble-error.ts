@@ -49,6 +49,8 @@ function classify(failure: UpstreamFailure): Mapping {
   if (abortNames.has(failure.name)) {
     return { code: 'timeout', what: 'the call to the provider was aborted', retryable: false };
   }
+  // Google answers a bad API key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID.
+  if (failure.status === 400 && /API_KEY_INVALID|API key not valid/.test(failure.message)) return byStatus(401);
   if (failure.status !== undefined) return byStatus(failure.status);
   if (failure.networkCode !== undefined || failure.name === 'APIConnectionError') {
     return { code: 'upstream_error', what: 'the provider could not be reached' };

@@ -94,7 +94,11 @@ export function readUpstreamFailure(error: unknown): UpstreamFailure {
       retryAfterFromHeaders(error.headers) ??
       (isBag(response) ? retryAfterFromHeaders(response.headers) : undefined) ??
       retryAfterFromGoogleDetails(error.errorDetails),
-    name: stringAt(error, 'name') ?? error.constructor.name,
+    // Some SDKs leave `name` as 'Error' on their subclasses (Anthropic's APIConnectionTimeoutError).
+    name:
+      stringAt(error, 'name') === 'Error'
+        ? error.constructor.name
+        : (stringAt(error, 'name') ?? error.constructor.name),
     message: stringAt(error, 'message') ?? '',
     networkCode: networkCodeOf(error),
   };
