@@ -1,4 +1,4 @@
-import type { DependencyCheck, EnsembleConfig } from '@ensemble/core';
+import { type DependencyCheck, type EnsembleConfig, noScaleInProtection, type ScaleInProtection } from '@ensemble/core';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
@@ -13,6 +13,7 @@ import { healthModule } from './modules/health/health-module.ts';
 import errorHandler from './plugins/error-handler.ts';
 import lifecycle from './plugins/lifecycle.ts';
 import openApi from './plugins/openapi.ts';
+import scaleInProtection from './plugins/scale-in-protection.ts';
 import { requestIdFor, requestIdHeader } from './request-id.ts';
 
 export interface BuildAppOptions {
@@ -25,6 +26,8 @@ export interface BuildAppOptions {
   modules?: readonly EnsembleModule[];
   /** Deadline of each readiness check. */
   readinessTimeoutMs?: number;
+  /** Held while requests to routes marked `config.scaleInProtection` are open (ECS task protection). */
+  scaleInProtection?: ScaleInProtection;
   /** Reported by `/healthz` and the OpenAPI document; the server package's version by default. */
   version?: string;
 }
@@ -78,6 +81,7 @@ export async function buildApp(options: BuildAppOptions): Promise<EnsembleApp> {
   await app.register(errorHandler, { formatters, respond });
   await app.register(lifecycle);
   await app.register(openApi, { version });
+  await app.register(scaleInProtection, { protection: options.scaleInProtection ?? noScaleInProtection });
   await app.register(healthModule, {
     checks: options.checks,
     checkTimeoutMs: options.readinessTimeoutMs ?? 2_000,

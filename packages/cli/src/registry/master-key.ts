@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { MasterKeys } from '@ensemble/adapters/postgres';
-import { type EnsembleConfig, EnsembleError, type Logger } from '@ensemble/core';
+import { type EnsembleConfig, EnsembleError, isGeneratedSecret, type Logger } from '@ensemble/core';
 
 export interface LoadMasterKeysOptions {
   config: EnsembleConfig;
@@ -66,8 +66,10 @@ async function fileKey(home: string, logger: Logger): Promise<Buffer> {
   }
 }
 
-function decode(base64: string): Buffer {
-  const key = Buffer.from(base64, 'base64');
+function decode(value: string): Buffer {
+  // A secret store's generated string (Secrets Manager in the CDK app) is stretched to 32 bytes.
+  if (isGeneratedSecret(value)) return Buffer.from(hkdfSync('sha256', value, '', 'ensemble/master-key/v1', 32));
+  const key = Buffer.from(value, 'base64');
   if (key.length !== 32) throw new Error('a master key is 32 bytes');
   return key;
 }

@@ -99,8 +99,8 @@ const masterKey = z
   .string()
   .trim()
   .refine(
-    (value) => isBase64Key(value),
-    'must be 32 random bytes in base64, e.g. the output of openssl rand -base64 32',
+    (value) => isBase64Key(value) || isGeneratedSecret(value),
+    'must be 32 random bytes in base64 (openssl rand -base64 32), or a generated secret of at least 40 letters and digits',
   );
 
 const masterKeyList = z
@@ -108,7 +108,12 @@ const masterKeyList = z
   .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((k) => k.trim()).filter(Boolean))
   .pipe(z.array(masterKey));
 
-function isBase64Key(value: string): boolean {
+/** What a secret store generates without punctuation (AWS Secrets Manager); a key is derived from it. */
+export function isGeneratedSecret(value: string): boolean {
+  return /^[A-Za-z0-9]{40,}$/.test(value) && !isBase64Key(value);
+}
+
+export function isBase64Key(value: string): boolean {
   if (!/^[A-Za-z0-9+/]{43}=$/.test(value)) return false;
   return atob(value).length === 32;
 }
@@ -171,6 +176,14 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** `ensemble start` also runs the consumers unless this is false. */
       inProcess: bool.default(true),
+    })
+    .prefault({}),
+  /** On Amazon ECS: hold task scale-in protection while streams or job tasks are open. */
+  ecs: z
+    .strictObject({
+      /** Injected by the ECS agent into every task; unset elsewhere, which turns protection off. */
+      agentUri: z.url({ protocol: /^https?$/ }).optional(),
+      protectionMinutes: positiveInt.max(2_880).default(60),
     })
     .prefault({}),
   /** Encrypts provider API keys at rest; unset, `ensemble start` keeps a generated one in `<home>/master.key`. */
@@ -238,9 +251,11 @@ export const environmentVariables = {
   },
   KAFKA_AWS_REGION: { path: 'kafka.awsRegion', fix: "the MSK cluster's AWS region, e.g. eu-west-1" },
   ENSEMBLE_WORKER_IN_PROCESS: { path: 'worker.inProcess', fix: 'true or false' },
+  ECS_AGENT_URI: { path: 'ecs.agentUri', fix: 'the http:// URL the ECS agent injects, or unset it outside ECS' },
+  ECS_PROTECTION_MINUTES: { path: 'ecs.protectionMinutes', fix: 'minutes between 1 and 2880, e.g. 60' },
   ENSEMBLE_MASTER_KEY: {
     path: 'secrets.masterKey',
-    fix: '32 random bytes in base64 (openssl rand -base64 32), from a secret store in production',
+    fix: '32 random bytes in base64 (openssl rand -base64 32) or a generated secret of 40+ letters and digits, from a secret store in production',
   },
   ENSEMBLE_MASTER_KEY_PREVIOUS: {
     path: 'secrets.previousMasterKeys',

@@ -1,0 +1,25 @@
+import type { ScaleInProtection } from '@ensemble/core';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Long-lived routes (streams, SSE) keep the task from being scaled in while they are open. */
+    scaleInProtection?: boolean;
+  }
+}
+
+/**
+ * Holds scale-in protection for the life of each request to a route marked `scaleInProtection`,
+ * released when the response ends or the client goes away, whichever comes first.
+ */
+async function scaleInProtectionPlugin(app: FastifyInstance, { protection }: { protection: ScaleInProtection }) {
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.scaleInProtection !== true) return;
+    const release = protection.hold(`${request.method} ${request.routeOptions.url ?? request.url}`);
+    request.raw.once('close', release);
+    request.raw.socket?.once('close', release);
+  });
+}
+
+export default fp(scaleInProtectionPlugin, { name: 'ensemble-scale-in-protection' });
