@@ -37,6 +37,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
     logger,
     checks: platform.checks,
     modules: serverModules(platform, registry),
+    scaleInProtection: platform.protection,
     version,
   });
   try {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { EcsTaskProtection } from '@ensemble/adapters/aws';
 import { EmbeddedEventBus } from '@ensemble/adapters/embedded';
 import { KafkaEventBus, type KafkaSaslOptions } from '@ensemble/adapters/kafka';
 import {
@@ -18,6 +19,8 @@ import {
   EnsembleError,
   type EventBus,
   type Logger,
+  noScaleInProtection,
+  type ScaleInProtection,
 } from '@ensemble/core';
 
 /** The infrastructure one Ensemble process runs on: PostgreSQL, the event bus, and their checks. */
@@ -27,6 +30,8 @@ export interface Platform {
   readonly checks: readonly DependencyCheck[];
   /** Set when Ensemble runs its own PostgreSQL (no DATABASE_URL). */
   readonly embeddedPostgres: RunningEmbeddedPostgres | undefined;
+  /** On ECS, keeps the task from being scaled in while streams or job tasks are open. */
+  readonly protection: ScaleInProtection;
   /** Closes the bus (draining its subscriptions), the pool, then the embedded server. Idempotent. */
   close(): Promise<void>;
 }
@@ -55,6 +60,13 @@ export async function openPlatform(
   };
 
   try {
+    const { agentUri, protectionMinutes } = config.ecs;
+    const protection = agentUri
+      ? new EcsTaskProtection({ agentUri, expiresInMinutes: protectionMinutes, logger })
+      : noScaleInProtection;
+    // Closed last: by then the work has drained and the task may be stopped.
+    cleanups.push(() => protection.close());
+
     let embeddedPostgres: RunningEmbeddedPostgres | undefined;
     let url = config.database.url;
     if (url === undefined) {
@@ -108,6 +120,7 @@ export async function openPlatform(
       },
       checks,
       embeddedPostgres,
+      protection,
       close: () => {
         closing ??= closeAll();
         return closing;

@@ -11,5 +11,6 @@ export function workerParts(platform: Platform, logger: Logger): WorkerOptions {
     logger,
     services: [{ name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }],
     consumers: [],
+    protection: platform.protection,
   };
 }
