@@ -27,6 +27,7 @@ export const errorCatalogue = {
   event_bus_unavailable: { httpStatus: 503, retryable: true, type: 'service_unavailable' },
   shutting_down: { httpStatus: 503, retryable: true, type: 'service_unavailable' },
   timeout: { httpStatus: 504, retryable: true, type: 'timeout_error' },
+  circuit_open: { httpStatus: 503, retryable: true, type: 'service_unavailable' },
   config_invalid: { httpStatus: 500, retryable: false, type: 'server_error' },
   artifact_corrupt: { httpStatus: 500, retryable: false, type: 'server_error' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -6,3 +6,4 @@ export * from './model-repository.ts';
 export * from './project-repository.ts';
 export * from './artifact-store.ts';
 export * from './scale-in-protection.ts';
+export * from './clock.ts';
