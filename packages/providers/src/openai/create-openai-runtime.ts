@@ -22,11 +22,19 @@ export interface OpenAiConnection {
   probePath: string;
 }
 
+/** The SDK always sends `Authorization: Bearer <key>`; a keyless server must not see the placeholder. */
+const fetchWithoutAuthorization: typeof fetch = (input, init) => {
+  const headers = new Headers(init?.headers);
+  headers.delete('authorization');
+  return fetch(input, { ...init, headers });
+};
+
 function clientConfiguration(connection: OpenAiConnection) {
-  // The SDK removes a header whose value is null: a keyless server must not see a placeholder key.
-  const headers: Record<string, string | null> = { ...connection.headers };
-  if (!connection.sendAuthorization) headers.authorization = null;
-  return { baseURL: connection.baseUrl, defaultHeaders: headers };
+  return {
+    baseURL: connection.baseUrl,
+    defaultHeaders: connection.headers,
+    ...(connection.sendAuthorization ? {} : { fetch: fetchWithoutAuthorization }),
+  };
 }
 
 /** Builds the runtime both `openai` and `openai-compatible` return. */
