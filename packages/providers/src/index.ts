@@ -1,1 +1,2 @@
+export * from './hosted-providers.ts';
 export * from './local/index.ts';

@@ -1,4 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { createServer as createHttp2Server, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -46,26 +47,86 @@ async function write(res: ServerResponse, response: ReplayResponse): Promise<voi
   res.end();
 }
 
+export interface ReplayServerOptions {
+  /**
+   * Cleartext HTTP/2, as the AWS SDK's Bedrock client speaks by default (its NodeHttp2Handler);
+   * everything else is HTTP/1.1.
+   */
+  http2?: boolean;
+}
+
+async function writeHttp2(stream: ServerHttp2Stream, response: ReplayResponse): Promise<void> {
+  stream.respond({
+    ':status': response.status ?? 200,
+    ...(response.headers ?? { 'content-type': 'application/json' }),
+  });
+  if (response.chunks === undefined) {
+    stream.end(response.body ?? '');
+    return;
+  }
+  for (const chunk of response.chunks) {
+    if (stream.destroyed) return;
+    stream.write(chunk);
+    await sleep(response.chunkDelayMs ?? 2);
+  }
+  stream.end();
+}
+
 /** A local HTTP server on 127.0.0.1 that replays recorded provider responses and records the requests. */
-export async function startReplayServer(): Promise<ReplayServer> {
+export async function startReplayServer(options: ReplayServerOptions = {}): Promise<ReplayServer> {
   const queue: ReplayResponse[] = [];
   const requests: RecordedRequest[] = [];
-  const server = createServer((req, res) => {
-    const parts: Buffer[] = [];
-    req.on('data', (part: Buffer) => parts.push(part));
-    req.on('end', () => {
-      const body = Buffer.concat(parts).toString('utf8');
-      requests.push({
-        method: req.method ?? 'GET',
-        url: req.url ?? '/',
-        headers: req.headers,
-        body,
-        json: () => JSON.parse(body) as Record<string, unknown>,
-      });
-      const response = queue.shift() ?? {
+  const record = (method: string, url: string, headers: IncomingHttpHeaders, body: string): ReplayResponse => {
+    requests.push({ method, url, headers, body, json: () => JSON.parse(body) as Record<string, unknown> });
+    return (
+      queue.shift() ?? {
         status: 599,
-        body: JSON.stringify({ error: `replay server: no recorded response queued for ${req.method} ${req.url}` }),
-      };
+        body: JSON.stringify({ error: `replay server: no recorded response queued for ${method} ${url}` }),
+      }
+    );
+  };
+  const readBody = (source: NodeJS.ReadableStream, done: (body: string) => void) => {
+    const parts: Buffer[] = [];
+    source.on('data', (part: Buffer) => parts.push(part));
+    source.on('end', () => done(Buffer.concat(parts).toString('utf8')));
+  };
+
+  if (options.http2 === true) {
+    const sessions = new Set<Http2Session>();
+    const server = createHttp2Server();
+    server.on('session', (session) => {
+      sessions.add(session);
+      session.on('close', () => sessions.delete(session));
+    });
+    server.on('stream', (stream, headers) => {
+      readBody(stream, (body) => {
+        const method = String(headers[':method'] ?? 'GET');
+        const url = String(headers[':path'] ?? '/');
+        const response = record(method, url, headers, body);
+        const answer = async () => {
+          if (response.delayMs !== undefined) await sleep(response.delayMs);
+          if (!stream.destroyed) await writeHttp2(stream, response);
+        };
+        answer().catch(() => stream.destroy());
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      requests,
+      reply: (...responses) => queue.push(...responses),
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const session of sessions) session.destroy();
+          server.close(() => resolve());
+        }),
+    };
+  }
+
+  const server = createServer((req, res) => {
+    readBody(req, (body) => {
+      const response = record(req.method ?? 'GET', req.url ?? '/', req.headers, body);
       const answer = async () => {
         if (response.delayMs !== undefined) await sleep(response.delayMs);
         if (!res.destroyed) await write(res, response);
