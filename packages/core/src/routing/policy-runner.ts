@@ -256,10 +256,11 @@ export async function runPolicy<T>(
       );
     }
     try {
-      const value = await raceAbort(
-        Promise.resolve().then(() => attempt(target, controller.signal, info)),
-        controller.signal,
-      );
+      const pending = Promise.resolve().then(() => attempt(target, controller.signal, info));
+      // Nothing can abort an attempt without a timeout or a caller signal: skip the race (hot path).
+      const value = await (timeoutMs === undefined && signal === undefined
+        ? pending
+        : raceAbort(pending, controller.signal));
       return { ok: true, success: { value, controller, release } };
     } catch (error) {
       release();

@@ -8,6 +8,7 @@ import { parseRoutePolicy } from './parse-route-policy.ts';
 import type { AttemptInfo } from './policy-runner.ts';
 import { createSeededRandom, type RandomSource } from './random-source.ts';
 import type { RoutePolicy, RoutePolicyInput } from './route-policy.ts';
+import type { RouteTrace } from './route-trace.ts';
 import { createRouter } from './router.ts';
 
 type Step = string | Error | 'hang';
@@ -35,6 +36,10 @@ function setup(random: RandomSource = () => 0.5) {
 }
 
 const policy = (input: RoutePolicyInput): RoutePolicy => parseRoutePolicy(input);
+
+function traceOf(error: EnsembleError): RouteTrace {
+  return (error.details?.trace ?? []) as RouteTrace;
+}
 
 async function rejection(promise: Promise<unknown>): Promise<EnsembleError> {
   try {
@@ -112,7 +117,7 @@ describe('router: fallback', () => {
     );
     assert.equal(error.code, 'timeout');
     assert.equal(error.httpStatus, 504);
-    assert.equal((error.details?.trace as unknown[]).length, 1);
+    assert.equal(traceOf(error).length, 1);
   });
 
   it('falls back on 429 and on error codes listed in fallbackOn', async () => {
@@ -146,7 +151,7 @@ describe('router: fallback', () => {
     assert.equal(error.code, 'timeout');
     assert.equal(error.message, 'b did not answer within 100 ms (after 2 attempts)');
     assert.deepEqual(
-      (error.details?.trace as { target: string }[]).map((record) => record.target),
+      traceOf(error).map((record) => record.target),
       ['a', 'b'],
     );
   });
@@ -167,7 +172,7 @@ describe('router: retry', () => {
       calls.map((call) => call.info.attempt),
       [1, 2, 3, 4],
     );
-    const trace = error.details?.trace as { retryDelayMs: number; startedAt: number }[];
+    const trace = traceOf(error);
     assert.deepEqual(
       trace.map((record) => record.retryDelayMs),
       [0, 50, 150, 250],
@@ -223,7 +228,7 @@ describe('router: retry', () => {
     const route = policy({ strategy: 'single', target: 'a', retry: { maxAttempts: 3 } });
     const error = await rejection(drive(clock, router.route(route, {}, attempt)));
     assert.deepEqual(
-      (error.details?.trace as { retryDelayMs: number }[]).map((record) => record.retryDelayMs),
+      traceOf(error).map((record) => record.retryDelayMs),
       [0, 2_000, 750],
     );
     assert.equal(error.code, 'rate_limited');
