@@ -27,6 +27,11 @@ const geminiEmbeddingParameters = z.strictObject({
     .optional(),
 });
 
+/** The SDK's TaskType enum, whose string values the schema above lists. */
+type GeminiTaskType = NonNullable<
+  NonNullable<ConstructorParameters<typeof GoogleGenerativeAIEmbeddings>[0]>['taskType']
+>;
+
 const kinds: readonly ModelKind[] = ['chat', 'embedding'];
 
 /** Google's Gemini API (generativelanguage.googleapis.com) with an API key: chat and embeddings. */
@@ -54,7 +59,7 @@ export const geminiProvider: ModelProvider = {
         apiKey,
         baseUrl,
         maxRetries: options.maxRetries,
-        ...(parameters.taskType === undefined ? {} : { taskType: parameters.taskType as never }),
+        ...(parameters.taskType === undefined ? {} : { taskType: parameters.taskType as GeminiTaskType }),
       });
       return createHostedRuntime({ kind: 'embedding', embeddings, probe, call, timeoutMs: options.timeoutMs });
     }
