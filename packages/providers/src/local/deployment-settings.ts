@@ -21,7 +21,7 @@ export function deploymentSettings(kind: ModelKind, options: Record<string, unkn
   const cores = availableParallelism();
   const defaults: DeploymentSettings = {
     replicas: 1,
-    concurrency: kind === 'chat' ? 1 : 2,
+    concurrency: 1,
     maxQueue: kind === 'chat' ? 16 : 256,
     threads: Math.min(2, cores),
     batchWindowMs: 3,

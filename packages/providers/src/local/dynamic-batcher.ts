@@ -3,6 +3,12 @@ export interface DynamicBatcherOptions<I, O> {
   windowMs: number;
   /** Items per batch; reaching it sends the batch at once. */
   maxBatchSize: number;
+  /**
+   * Batches the model can run at once (replicas × concurrency). While fewer are running, a request
+   * goes out at once instead of waiting out the window: no added latency when idle, batches
+   * form by themselves under load.
+   */
+  maxInFlight?: number;
   /** Runs one batch; returns one output per input, in order. */
   run(items: I[]): Promise<O[]>;
 }
@@ -22,6 +28,8 @@ export class DynamicBatcher<I, O> {
   private waiting: Waiting<I, O>[] = [];
   private waitingItems = 0;
   private timer: NodeJS.Timeout | undefined;
+  private inFlight = 0;
+  private flushQueued = false;
 
   constructor(options: DynamicBatcherOptions<I, O>) {
     this.options = options;
@@ -33,7 +41,18 @@ export class DynamicBatcher<I, O> {
       this.waiting.push({ items, resolve, reject });
       this.waitingItems += items.length;
       if (this.waitingItems >= this.options.maxBatchSize) this.flush();
+      else if (this.inFlight < (this.options.maxInFlight ?? 0)) this.flushSoon();
       else this.timer ??= setTimeout(() => this.flush(), this.options.windowMs);
+    });
+  }
+
+  /** Flushes after the current tick, so that callers arriving together still share a batch. */
+  private flushSoon(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(() => {
+      this.flushQueued = false;
+      this.flush();
     });
   }
 
@@ -59,6 +78,7 @@ export class DynamicBatcher<I, O> {
   }
 
   private async runBatch(batch: Waiting<I, O>[]): Promise<void> {
+    this.inFlight += 1;
     try {
       const outputs = await this.options.run(batch.flatMap((waiting) => waiting.items));
       let offset = 0;
@@ -68,6 +88,10 @@ export class DynamicBatcher<I, O> {
       }
     } catch (error) {
       for (const waiting of batch) waiting.reject(error);
+    } finally {
+      this.inFlight -= 1;
+      // A slot is free: what gathered meanwhile goes now rather than at the end of its window.
+      if (this.waiting.length > 0) this.flushSoon();
     }
   }
 }

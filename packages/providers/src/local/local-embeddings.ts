@@ -8,6 +8,8 @@ export interface LocalEmbeddingsOptions extends EmbeddingsParams {
   /** Concurrent requests within this window are embedded in one model call; 0 turns batching off. */
   batchWindowMs: number;
   maxBatchSize: number;
+  /** Model calls the pool runs at once; idle capacity sends a request without waiting. */
+  maxInFlight: number;
 }
 
 /**
@@ -31,6 +33,7 @@ export class LocalEmbeddings extends Embeddings {
         ? new DynamicBatcher({
             windowMs: options.batchWindowMs,
             maxBatchSize: options.maxBatchSize,
+            maxInFlight: options.maxInFlight,
             run: (texts) => this.pool.call<number[][]>('embed', texts),
           })
         : undefined;

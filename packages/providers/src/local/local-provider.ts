@@ -95,6 +95,7 @@ export function createLocalProvider(options: LocalProviderOptions): ModelProvide
             dimensions: Number(builtIn?.capabilities.dimensions ?? 384),
             batchWindowMs: settings.batchWindowMs,
             maxBatchSize: settings.maxBatchSize,
+            maxInFlight: settings.replicas * settings.concurrency,
           });
           return runtime('embedding', pool, settings, { embeddings }, () => embeddings.embedQuery('health check'));
         }
