@@ -1,0 +1,217 @@
+/**
+ * The gateways under test. A target starts its gateway (pinned to the gateway CPU) in front of the
+ * fake upstream and says how to call it; the runner measures every target the same way. Adding a
+ * gateway is adding one entry to `targets`.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ensureLitellm, ensurePortkey } from './peers.ts';
+import { firstLine, type PinnedProcess } from './pinned-processes.ts';
+
+export interface TargetContext {
+  /** CPU the gateway must run on (`taskset -c`). */
+  gatewayCpu: number;
+  /** Ignored folder holding installed peers. */
+  peersDir: string;
+  /** Folder for this run's logs and generated configs. */
+  workDir: string;
+  /** Repository root (for `node packages/...`). */
+  root: string;
+  /** PID of the fake upstream (the "gateway" of the direct target). */
+  upstreamPid: number;
+  /** Starts a process pinned to the gateway CPU, logging to `<workDir>/<name>.log`. */
+  spawnGateway(options: {
+    name: string;
+    command: string;
+    args: string[];
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+  }): PinnedProcess;
+  freePort(): Promise<number>;
+}
+
+export interface RunningTarget {
+  url: string;
+  /** The process whose CPU time and RSS (with its descendants) are measured. */
+  pid: number;
+  stop(): Promise<void>;
+  /** Headers known only once started (added to the target's static ones). */
+  headers?: Record<string, string>;
+  versions?: Record<string, string>;
+  notes?: string[];
+}
+
+export interface Target {
+  name: string;
+  /** The `model` every request names. */
+  model: string;
+  headers?: Record<string, string>;
+  /** True when the pid measured is not a gateway (the direct upstream). */
+  isDirect?: boolean;
+  start(upstreamUrl: string, context: TargetContext): Promise<RunningTarget>;
+}
+
+function fromProcess(
+  url: string,
+  pinned: PinnedProcess,
+  extra: Omit<RunningTarget, 'url' | 'pid' | 'stop'> = {},
+): RunningTarget {
+  return { url, pid: pinned.pid, stop: () => pinned.stop(), ...extra };
+}
+
+export const direct: Target = {
+  name: 'direct upstream',
+  model: 'gpt-4o-mini',
+  isDirect: true,
+  start: async (upstreamUrl, context) => ({ url: upstreamUrl, pid: context.upstreamPid, stop: async () => {} }),
+};
+
+export const bareProxy: Target = {
+  name: 'bare proxy (floor)',
+  model: 'gpt-4o-mini',
+  headers: { authorization: 'Bearer sk-bench' },
+  start: async (upstreamUrl, context) => {
+    const pinned = context.spawnGateway({
+      name: 'bare-proxy',
+      command: process.execPath,
+      args: [join(context.root, 'bench/gateway/bare-proxy.ts'), '--upstream', upstreamUrl],
+    });
+    const { url } = JSON.parse(await firstLine(pinned, 15_000)) as { url: string };
+    return fromProcess(url, pinned, { versions: { undici: undiciVersion(context.root) } });
+  },
+};
+
+export const portkey: Target = {
+  name: 'Portkey',
+  model: 'gpt-4o-mini',
+  headers: { authorization: 'Bearer sk-bench', 'x-portkey-provider': 'openai' },
+  start: async (upstreamUrl, context) => {
+    const install = ensurePortkey(context.peersDir);
+    const port = await context.freePort();
+    const pinned = context.spawnGateway({
+      name: 'portkey',
+      command: process.execPath,
+      args: [install.entry, `--port=${port}`, '--headless'],
+      env: { ...process.env, NODE_ENV: 'production' },
+      cwd: context.peersDir,
+    });
+    return fromProcess(`http://127.0.0.1:${port}`, pinned, {
+      headers: { 'x-portkey-custom-host': `${upstreamUrl}/v1` },
+      versions: { '@portkey-ai/gateway': install.version, '@hono/node-server': install.honoNodeServerVersion },
+      notes: install.patched
+        ? ['patched for streams (TypeError: immutable, Portkey-AI/gateway#1389/#1550; fix of #1551)']
+        : [],
+    });
+  },
+};
+
+const litellmKey = `sk-bench-${randomBytes(16).toString('hex')}`;
+
+export const litellm: Target = {
+  name: 'LiteLLM',
+  model: 'bench-model',
+  headers: { authorization: `Bearer ${litellmKey}` },
+  start: async (upstreamUrl, context) => {
+    const install = ensureLitellm(context.peersDir);
+    const port = await context.freePort();
+    const config = join(context.workDir, 'litellm-config.yaml');
+    // A master key is required since 1.10x (it refuses to start without one); no database.
+    writeFileSync(
+      config,
+      `model_list:
+  - model_name: bench-model
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: ${upstreamUrl}/v1
+      api_key: sk-bench
+litellm_settings:
+  telemetry: false
+general_settings:
+  master_key: ${litellmKey}
+`,
+    );
+    const pinned = context.spawnGateway({
+      name: 'litellm',
+      command: install.bin,
+      args: ['--config', config, '--host', '127.0.0.1', '--port', String(port), '--num_workers', '1'],
+      // the local cost map: no fetch from GitHub at start
+      env: { ...process.env, LITELLM_LOCAL_MODEL_COST_MAP: 'True', LITELLM_LOG: 'ERROR' },
+      cwd: context.workDir,
+    });
+    return fromProcess(`http://127.0.0.1:${port}`, pinned, {
+      versions: { litellm: install.version, python: install.pythonVersion },
+    });
+  },
+};
+
+// Ensemble's own gateway (issue 4) is added here once `/v1/chat/completions` exists — one entry:
+//
+// export const ensemble: Target = {
+//   name: 'Ensemble',
+//   model: 'bench-model',
+//   headers: { authorization: 'Bearer <ENSEMBLE_ADMIN_KEY below>' },
+//   start: async (upstreamUrl, context) => {
+//     const port = await context.freePort();
+//     // `node packages/cli/bin/ensemble.js start` (auth, routing and the usage ledger on), with a
+//     // model `bench-model` registered at `${upstreamUrl}/v1` as an OpenAI-compatible upstream
+//     // (e.g. an ensemble.yaml written to context.workDir, or the registry API after start).
+//     const pinned = context.spawnGateway({
+//       name: 'ensemble',
+//       command: process.execPath,
+//       args: [join(context.root, 'packages/cli/bin/ensemble.js'), 'start'],
+//       env: { ...process.env, PORT: String(port), ENSEMBLE_ADMIN_KEY: '<key>' },
+//       cwd: context.workDir,
+//     });
+//     return fromProcess(`http://127.0.0.1:${port}`, pinned);
+//   },
+// };
+
+/** Every target, in the order measured. Append `ensemble` here once it exists. */
+export const targets: Target[] = [direct, bareProxy, portkey, litellm];
+
+function undiciVersion(root: string): string {
+  for (const path of ['bench/node_modules/undici/package.json', 'node_modules/undici/package.json']) {
+    try {
+      return (JSON.parse(readFileSync(join(root, path), 'utf8')) as { version: string }).version;
+    } catch {
+      // try the next place
+    }
+  }
+  return 'unknown';
+}
+
+/** Waits until the target answers a chat completion with 200 (or its process exits, or time runs out). */
+export async function waitUntilServing(options: {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  pid: number;
+  timeoutMs: number;
+}): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    try {
+      process.kill(options.pid, 0);
+    } catch {
+      throw new Error(`the gateway process ${options.pid} exited while starting (last: ${last})`);
+    }
+    try {
+      const response = await fetch(`${options.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...options.headers },
+        body: options.body,
+        signal: AbortSignal.timeout(5_000),
+      });
+      const text = await response.text();
+      if (response.status === 200) return;
+      last = `${response.status} ${text.slice(0, 300)}`;
+    } catch (error) {
+      last = String(error);
+    }
+    await sleep(250);
+  }
+  throw new Error(`not serving after ${options.timeoutMs} ms (last: ${last})`);
+}
