@@ -7,7 +7,7 @@ import { matchesCondition } from './match-condition.ts';
 import { defaultOutcomeMatcher, matchesOutcome, type OutcomeSelector } from './outcome-matcher.ts';
 import { raceAbort } from './race-abort.ts';
 import type { RandomSource } from './random-source.ts';
-import { noRetry, type RetryPolicy, retryDelay } from './retry-policy.ts';
+import { noRetry, type RouteRetryPolicy, retryDelay } from './retry-policy.ts';
 import type { RouteContext } from './route-context.ts';
 import type { NodeSettings, RoutePolicy } from './route-policy.ts';
 import type { AttemptRecord, RouteTrace } from './route-trace.ts';
@@ -34,7 +34,7 @@ export interface PolicyRunnerDependencies {
 
 /** Settings after inheritance: what applies to a target. */
 export interface EffectiveSettings {
-  retry: RetryPolicy;
+  retry: RouteRetryPolicy;
   timeoutMs: number | undefined;
   fallbackOn: readonly OutcomeSelector[];
   circuitBreaker: CircuitBreakerPolicy | undefined;

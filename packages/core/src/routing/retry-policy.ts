@@ -21,11 +21,11 @@ export const retryPolicySchema = z.strictObject({
   on: outcomeMatcherSchema.default([...defaultOutcomeMatcher]),
 });
 
-export type RetryPolicy = z.infer<typeof retryPolicySchema>;
-export type RetryPolicyInput = z.input<typeof retryPolicySchema>;
+export type RouteRetryPolicy = z.infer<typeof retryPolicySchema>;
+export type RouteRetryPolicyInput = z.input<typeof retryPolicySchema>;
 
 /** No `retry` on a node and none inherited: one try. */
-export const noRetry: RetryPolicy = {
+export const noRetry: RouteRetryPolicy = {
   maxAttempts: 1,
   initialDelayMs: 0,
   backoffCoefficient: 1,
@@ -38,7 +38,7 @@ export const noRetry: RetryPolicy = {
 
 /** The wait before retry number `retry` (1 = the first retry). */
 export function retryDelay(
-  policy: RetryPolicy,
+  policy: RouteRetryPolicy,
   retry: number,
   retryAfterMs: number | undefined,
   random: RandomSource,

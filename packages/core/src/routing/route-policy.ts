@@ -7,7 +7,7 @@ import {
 } from './circuit-breaker-policy.ts';
 import type { OutcomeSelector } from './outcome-matcher.ts';
 import { outcomeMatcherSchema } from './outcome-matcher.ts';
-import { type RetryPolicy, type RetryPolicyInput, retryPolicySchema } from './retry-policy.ts';
+import { type RouteRetryPolicy, type RouteRetryPolicyInput, retryPolicySchema } from './retry-policy.ts';
 import { type RouteCondition, routeConditionSchema } from './route-condition.ts';
 
 /**
@@ -16,7 +16,7 @@ import { type RouteCondition, routeConditionSchema } from './route-condition.ts'
  */
 export interface NodeSettings {
   /** Retries of each target attempt under this node. */
-  retry?: RetryPolicy;
+  retry?: RouteRetryPolicy;
   /** Limit per attempt; for streams, the wait for the first chunk and for each one after. */
   timeoutMs?: number;
   /** Which failures of a child make a fallback (or failing-over loadbalance) node try the next one. */
@@ -62,7 +62,7 @@ export type RoutePolicy = SingleNode | FallbackNode | LoadbalanceNode | Conditio
 export type RouteStrategy = RoutePolicy['strategy'];
 
 interface NodeSettingsInput {
-  retry?: RetryPolicyInput;
+  retry?: RouteRetryPolicyInput;
   timeoutMs?: number;
   fallbackOn?: OutcomeSelector[];
   circuitBreaker?: CircuitBreakerPolicyInput;

@@ -155,7 +155,9 @@ describe('bedrock provider (replays recorded Bedrock wire formats)', () => {
     server.requests.length = 0;
     server.reply(jsonBody(readFixture(fixtures, 'converse.json')));
     assert.equal((await model.health(AbortSignal.timeout(2_000))).ok, true);
-    assert.deepEqual((server.requests[0]?.json() as { inferenceConfig: unknown }).inferenceConfig, { maxTokens: 1 });
+    const probe = server.requests[0];
+    assert.ok(probe, 'the health check called Converse');
+    assert.deepEqual((probe.json() as { inferenceConfig: unknown }).inferenceConfig, { maxTokens: 1 });
     await model.dispose();
     await model.dispose();
   });
