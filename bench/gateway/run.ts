@@ -16,7 +16,7 @@
  * configs go to bench/results/raw/gateway-<timestamp>/. Every process started is stopped by PID.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -222,9 +222,13 @@ async function main(): Promise<void> {
   };
   const markdown = renderMarkdown(run, { floor: bareProxy.name, portkey: portkey.name, litellm: litellm.name });
   process.stdout.write(`${markdown}\n`);
+  const day = join(resultsDir, `gateway-${startedAt.toISOString().slice(0, 10)}`);
+  // a second full run on the same day keeps the first: gateway-<date>T<hhmm>.md
   const base = quick
     ? join(workDir, 'gateway-quick')
-    : join(resultsDir, `gateway-${startedAt.toISOString().slice(0, 10)}`);
+    : existsSync(`${day}.md`)
+      ? `${day}T${stamp.slice(11, 16).replace('-', '')}`
+      : day;
   writeFileSync(`${base}.md`, `# Gateway benchmark\n\n${markdown}`);
   writeFileSync(`${base}.json`, `${JSON.stringify(run, null, 2)}\n`);
   log(`wrote ${relative(root, base)}.md and .json`);
