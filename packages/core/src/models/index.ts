@@ -8,5 +8,7 @@ export * from './model-name.ts';
 export * from './model-provider.ts';
 export * from './model-ref.ts';
 export * from './model-runtime.ts';
+export * from './model-runtime-manager.ts';
+export * from './model-runtime-manager-errors.ts';
 export * from './model-status.ts';
 export * from './to-runtime-spec.ts';
