@@ -114,8 +114,8 @@ async function measure(target: Target, context: TargetContext, upstreamUrl: stri
     result.notes = running.notes ?? [];
     const headers = { ...target.headers, ...running.headers };
     const body = chatRequest(target.model, false);
-    await waitUntilServing({ url: running.url, headers, body, pid: running.pid, timeoutMs: 120_000 });
     try {
+      await waitUntilServing({ url: running.url, headers, body, pid: running.pid, timeoutMs: 120_000 });
       const script = join(workDir, `${slug}.lua`);
       writeWrkScript(script, body, headers);
       const url = `${running.url}/v1/chat/completions`;
