@@ -10,6 +10,10 @@ export { listen } from './listen.ts';
 export { type CreateLoggerOptions, createLogger, redactedPaths, redactUrl } from './logger.ts';
 export { credentialsModule } from './modules/credentials/credentials-module.ts';
 export {
+  type ModelRuntimeModuleOptions,
+  modelRuntimeModule,
+} from './modules/model-runtime/model-runtime-module.ts';
+export {
   modelNameOf,
   modelParamsSchema,
   modelPath,

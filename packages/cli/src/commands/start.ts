@@ -3,6 +3,7 @@ import { buildApp, closeGracefully, createLogger, listen } from '@ensemble/serve
 import { type RunningWorker, startWorker } from '@ensemble/worker';
 import { loadConfig } from '../config/load-config.ts';
 import type { GlobalOptions } from '../main.ts';
+import { openModelRuntimes } from '../model-runtime/open-model-runtimes.ts';
 import { openRegistry } from '../registry/open-registry.ts';
 import { onShutdownSignal } from '../runtime/on-shutdown-signal.ts';
 import { openPlatform } from '../runtime/open-platform.ts';
@@ -31,12 +32,19 @@ export async function startCommand(options: StartOptions): Promise<void> {
     await platform.close();
     throw error;
   });
+  // Model runtimes: providers, the runtime manager, and the built-in local models registered.
+  const runtimes = await openModelRuntimes({ config, database: platform.database, registry, logger }).catch(
+    async (error: unknown) => {
+      await platform.close();
+      throw error;
+    },
+  );
   let worker: RunningWorker | undefined;
   const app = await buildApp({
     config,
     logger,
     checks: platform.checks,
-    modules: serverModules(platform, registry),
+    modules: serverModules(platform, registry, runtimes.manager),
     scaleInProtection: platform.protection,
     version,
   });
@@ -49,9 +57,12 @@ export async function startCommand(options: StartOptions): Promise<void> {
       'ensemble listening',
     );
     if (config.worker.inProcess) worker = await startWorker(workerParts(platform, logger));
+    // The API answers meanwhile: loading (and maybe fetching) the built-in models takes a while.
+    runtimes.deployBuiltIns();
   } catch (error) {
     await app.close();
     await worker?.stop();
+    await runtimes.close();
     await platform.close();
     throw error;
   }
@@ -61,6 +72,8 @@ export async function startCommand(options: StartOptions): Promise<void> {
     async () => {
       // The server drains its requests while the worker drains its handlers; the pools go last.
       await Promise.all([closeGracefully(app, { timeoutMs }), worker?.stop()]);
+      // Runtimes (model memory, worker threads, downloads) go before the platform they write status to.
+      await runtimes.close();
       await platform.close();
     },
     { timeoutMs, logger },

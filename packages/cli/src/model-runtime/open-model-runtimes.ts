@@ -1,0 +1,73 @@
+import { join, resolve } from 'node:path';
+import { LocalArtifactStore } from '@ensemble/adapters/artifacts';
+import type { Database } from '@ensemble/adapters/postgres';
+import { type EnsembleConfig, type Logger, ModelRuntimeManager } from '@ensemble/core';
+import type { Registry } from '../registry/open-registry.ts';
+import { registerBuiltInModels } from '../registry/register-built-in-models.ts';
+import { withRegistryLock } from '../registry/with-registry-lock.ts';
+import { systemClock } from '../runtime/system-clock.ts';
+import { type BackgroundDeployment, deployBuiltInModels } from './deploy-built-in-models.ts';
+import { modelProviders } from './model-providers.ts';
+
+export interface ModelRuntimes {
+  readonly manager: ModelRuntimeManager;
+  /** Starts deploying the built-in models in the background (after the server listens). */
+  deployBuiltIns(): BackgroundDeployment;
+  /** Abandons background downloads, then disposes every runtime. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface OpenModelRuntimesOptions {
+  config: EnsembleConfig;
+  database: Database;
+  registry: Registry;
+  logger: Logger;
+  healthIntervalMs?: number;
+}
+
+/**
+ * The runtimes side of the registry: the artifact store under `<home>/artifacts`, every provider, the
+ * runtime manager, and the built-in local models registered in `default` (under the registry lock).
+ */
+export async function openModelRuntimes(options: OpenModelRuntimesOptions): Promise<ModelRuntimes> {
+  const { config, registry, logger } = options;
+  const root = resolve(config.home, 'artifacts');
+  const artifacts = new LocalArtifactStore(root);
+  const registered = await withRegistryLock(options.database, () =>
+    registerBuiltInModels({ models: registry.models, logger }),
+  );
+  logger.info({ builtIns: registered }, 'built-in models registered');
+
+  const manager = new ModelRuntimeManager({
+    providers: modelProviders(artifacts),
+    models: registry.models,
+    revealCredential: (projectId, name) => registry.credentials.reveal(projectId, name),
+    clock: systemClock,
+    logger: logger.child({ component: 'model-runtimes' }),
+    ...(options.healthIntervalMs === undefined ? {} : { healthIntervalMs: options.healthIntervalMs }),
+  });
+
+  let background: BackgroundDeployment | undefined;
+  let closing: Promise<void> | undefined;
+  return {
+    manager,
+    deployBuiltIns() {
+      background ??= deployBuiltInModels({
+        manager,
+        models: registry.models,
+        artifacts,
+        tmpDir: join(root, 'tmp'),
+        logger,
+      });
+      return background;
+    },
+    close() {
+      closing ??= (async () => {
+        background?.stop();
+        await manager.close();
+        await background?.done;
+      })();
+      return closing;
+    },
+  };
+}
