@@ -256,6 +256,91 @@ export function describeEventBusContract(adapterName: string, connect: () => Pro
       );
     });
 
+    const totalLag = async (groupId: string, topics?: readonly string[]) =>
+      (await bus.consumerLag(groupId, topics)).reduce((sum, row) => sum + row.lag, 0);
+
+    it('reports the full lag of a group that has not consumed anything', async () => {
+      const topic = await freshTopic(3);
+      await bus.publish(Array.from({ length: 12 }, (_, i) => record(topic, `k${i}`, i)));
+      const rows = await bus.consumerLag(uniqueName('never'), [topic]);
+      assert.deepEqual(
+        rows.map((row) => row.partition),
+        [0, 1, 2],
+        'one row per partition',
+      );
+      for (const row of rows) {
+        assert.equal(row.topic, topic);
+        assert.equal(row.committedOffset, null);
+        assert.equal(row.lag, Number(row.endOffset), 'a new group starts at the earliest record');
+      }
+      assert.equal(
+        rows.reduce((sum, row) => sum + row.lag, 0),
+        12,
+      );
+      assert.deepEqual(await bus.consumerLag(uniqueName('never'), []), []);
+      assert.deepEqual(await bus.consumerLag(uniqueName('never')), [], 'no topics named and none committed: no rows');
+    });
+
+    it('reports the lag of a group as published minus consumed, per partition', async () => {
+      const topic = await freshTopic(3);
+      const group = uniqueName('lag');
+      await bus.publish(Array.from({ length: 10 }, (_, i) => record(topic, `k${i}`, i)));
+      const handled = new Set<string>();
+      const subscription = await bus.subscribe({
+        groupId: group,
+        topics: [topic],
+        handler: async (message) => {
+          handled.add(message.value.id);
+        },
+      });
+      await waitFor('10 records handled', () => handled.size >= 10);
+      await subscription.close();
+      // Closing commits; some adapters commit asynchronously, so wait for the committed view.
+      await waitFor('lag 0', async () => (await totalLag(group, [topic])) === 0, { timeoutMs: 30_000 });
+
+      await bus.publish(Array.from({ length: 7 }, (_, i) => record(topic, `k${i}`, 100 + i)));
+      const rows = await bus.consumerLag(group, [topic]);
+      assert.equal(
+        rows.reduce((sum, row) => sum + row.lag, 0),
+        7,
+      );
+      for (const row of rows) {
+        assert.notEqual(row.committedOffset, null, `partition ${row.partition} has a commit`);
+        assert.equal(row.lag, Number(row.endOffset) - Number(row.committedOffset));
+      }
+      // Without topics: the topics the group has committed in.
+      assert.equal(await totalLag(group), 7);
+
+      // Consume M = 4 of the N = 7 new records; the others keep failing, so stay uncommitted: lag N - M.
+      // (Adapters may commit in batches, but always before waiting to retry.)
+      let taken = 0;
+      const partial = await bus.subscribe({
+        groupId: group,
+        topics: [topic],
+        retry: { initialDelayMs: 20, maxDelayMs: 100 },
+        handler: async () => {
+          if (taken >= 4) throw new Error('not now');
+          taken++;
+        },
+      });
+      await waitFor('4 records handled', () => taken >= 4);
+      await waitFor('lag 3', async () => (await totalLag(group, [topic])) === 3, { timeoutMs: 30_000 });
+      await partial.close();
+      assert.equal(taken, 4);
+
+      // Consume the rest: lag 0.
+      await subscribe({ groupId: group, topics: [topic], handler: async () => {} });
+      await waitFor('lag 0 again', async () => (await totalLag(group, [topic])) === 0, { timeoutMs: 60_000 });
+    });
+
+    it('refuses lag for a topic that does not exist', async () => {
+      await assert.rejects(bus.consumerLag(uniqueName('g'), ['contract.no.such.topic']), (error: unknown) => {
+        assert.ok(error instanceof EnsembleError);
+        assert.equal(error.code, 'not_found');
+        return true;
+      });
+    });
+
     it('waits for an in-flight handler when a subscription closes, and redelivers what was not committed', async () => {
       const topic = await freshTopic(1);
       const group = uniqueName('drain');

@@ -4,6 +4,8 @@ import {
   type EventBus,
   eventEnvelopeSchema,
   type Logger,
+  notFound,
+  type PartitionLag,
   type PublishRecord,
   type SubscribeOptions,
   type Subscription,
@@ -17,8 +19,10 @@ import { advisoryLockKey } from '../postgres/advisory-lock-key.ts';
 import type { Database } from '../postgres/create-database.ts';
 import { pingDatabase } from '../postgres/database-check.ts';
 import { withDatabaseErrors } from '../postgres/database-errors.ts';
+import { readConsumerLag } from './bus-lag.ts';
 import { appendRecords, createTopics, deleteExpiredRecords, partitionCounts } from './bus-log.ts';
 import { EmbeddedSubscription } from './embedded-subscription.ts';
+import { withinDeadline } from './within-deadline.ts';
 
 export interface EmbeddedEventBusOptions {
   /** The bus's PostgreSQL (migrated); each subscription also opens one connection of its own. */
@@ -37,6 +41,8 @@ export interface EmbeddedEventBusOptions {
   memberTimeoutMs?: number;
   /** How long `close()` lets in-flight handlers finish before aborting their signals. */
   closeTimeoutMs?: number;
+  /** Upper bound of one `consumerLag` call. Default 10 s. */
+  lagTimeoutMs?: number;
   /** Deletes records older than `maxAgeMs` that every group has passed, every `intervalMs`; false turns it off. */
   retention?: { maxAgeMs: number; intervalMs: number } | false;
 }
@@ -152,6 +158,26 @@ export class EmbeddedEventBus implements EventBus {
 
   ping(signal?: AbortSignal): Promise<void> {
     return pingDatabase(this.#database.pool, signal, 'event_bus_unavailable');
+  }
+
+  async consumerLag(groupId: string, topics?: readonly string[], signal?: AbortSignal): Promise<PartitionLag[]> {
+    this.#assertOpen();
+    if (typeof groupId !== 'string' || groupId.length === 0 || groupId.length > 249) {
+      throw validationError('groupId', 'must be 1-249 characters');
+    }
+    topics?.forEach((topic, i) => {
+      assertTopicName(topic, `topics[${i}]`);
+    });
+    const work = this.#withBusErrors(async () => {
+      if (topics) {
+        // Named topics must exist, as on Kafka; lag never creates a topic.
+        const found = await partitionCounts(this.#database.db, topics);
+        const missing = topics.filter((topic) => !found.has(topic));
+        if (missing.length > 0) throw notFound('topic', missing.join(', '));
+      }
+      return readConsumerLag(this.#database.db, groupId, topics);
+    });
+    return withinDeadline(work, this.#options.lagTimeoutMs ?? 10_000, 'consumerLag', signal);
   }
 
   close(): Promise<void> {

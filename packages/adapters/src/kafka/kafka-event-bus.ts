@@ -4,6 +4,7 @@ import {
   type EventBus,
   eventEnvelopeSchema,
   type Logger,
+  type PartitionLag,
   type PublishRecord,
   type SubscribeOptions,
   type Subscription,
@@ -13,6 +14,7 @@ import {
 } from '@ensemble/core';
 import { Admin, compatibilityPartitioner, ProduceAcks, Producer } from '@platformatic/kafka';
 import { ConcurrencyLimit } from './concurrency-limit.ts';
+import { readKafkaConsumerLag } from './kafka-consumer-lag.ts';
 import {
   describeKafkaSecurity,
   type KafkaClientSecurity,
@@ -237,6 +239,24 @@ export class KafkaEventBus implements EventBus {
         throw mapKafkaError(error, this.#errorContext('ping'));
       },
     );
+  }
+
+  async consumerLag(groupId: string, topics?: readonly string[], signal?: AbortSignal): Promise<PartitionLag[]> {
+    this.#assertOpen();
+    if (groupId.trim() === '') throw validationError('groupId', 'must be a non-empty name');
+    topics?.forEach((topic, i) => {
+      if (!topicNamePattern.test(topic)) throw validationError(`topics[${i}]`, 'is not a valid Kafka topic name');
+    });
+    const context = { ...this.#errorContext('consumerLag'), ...(topics ? { topics } : {}) };
+    const work = readKafkaConsumerLag(this.#admin, groupId, topics);
+    return withDeadline(
+      work,
+      this.#options.requestTimeoutMs,
+      (reason) => this.#unavailable('consumerLag', reason),
+      signal,
+    ).catch((error: unknown) => {
+      throw mapKafkaError(error, context);
+    });
   }
 
   close(): Promise<void> {

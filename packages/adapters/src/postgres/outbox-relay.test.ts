@@ -5,6 +5,7 @@ import {
   EnsembleError,
   type EventBus,
   type EventEnvelope,
+  type PartitionLag,
   type PublishRecord,
   type Subscription,
 } from '@ensemble/core';
@@ -31,6 +32,9 @@ class RecordingBus implements EventBus {
     throw new Error('not used');
   }
   async ping(): Promise<void> {}
+  async consumerLag(): Promise<PartitionLag[]> {
+    return [];
+  }
   async close(): Promise<void> {}
 }
 

@@ -15,8 +15,26 @@ export interface EventBus {
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** Throws an `event_bus_unavailable` EnsembleError when the bus cannot be reached. */
   ping(signal?: AbortSignal): Promise<void>;
+  /**
+   * How far a consumer group is behind, per partition of `topics` (default: the topics the group has
+   * committed offsets in; a group that has committed nothing then has no rows). A partition the group
+   * has not committed in counts from the earliest offset still kept. Bounded in time; an unreachable
+   * bus throws `event_bus_unavailable`, an unknown topic `not_found`.
+   */
+  consumerLag(groupId: string, topics?: readonly string[], signal?: AbortSignal): Promise<PartitionLag[]>;
   /** Drains and closes every subscription, then the producer. */
   close(): Promise<void>;
+}
+
+/** One partition's position for a group: `lag` records lie between its committed offset and the end. */
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** The next offset the group will read (Kafka's committed offset); null when it has committed none. */
+  committedOffset: string | null;
+  /** The offset the next published record will get (the high watermark). */
+  endOffset: string;
+  lag: number;
 }
 
 export interface TopicSpec {
