@@ -12,6 +12,7 @@ import { createLogger } from './logger.ts';
 import { healthModule } from './modules/health/health-module.ts';
 import errorHandler from './plugins/error-handler.ts';
 import lifecycle from './plugins/lifecycle.ts';
+import metrics, { type MetricsOptions } from './plugins/metrics.ts';
 import openApi from './plugins/openapi.ts';
 import scaleInProtection from './plugins/scale-in-protection.ts';
 import { requestIdFor, requestIdHeader } from './request-id.ts';
@@ -28,6 +29,8 @@ export interface BuildAppOptions {
   readinessTimeoutMs?: number;
   /** Held while requests to routes marked `config.scaleInProtection` are open (ECS task protection). */
   scaleInProtection?: ScaleInProtection;
+  /** Serves `GET /metrics` (Prometheus) with these collectors; omitted, there is no such route. */
+  metrics?: MetricsOptions;
   /** Reported by `/healthz` and the OpenAPI document; the server package's version by default. */
   version?: string;
 }
@@ -82,6 +85,7 @@ export async function buildApp(options: BuildAppOptions): Promise<EnsembleApp> {
   await app.register(lifecycle);
   await app.register(openApi, { version });
   await app.register(scaleInProtection, { protection: options.scaleInProtection ?? noScaleInProtection });
+  if (options.metrics) await app.register(metrics, options.metrics);
   await app.register(healthModule, {
     checks: options.checks,
     checkTimeoutMs: options.readinessTimeoutMs ?? 2_000,

@@ -23,4 +23,11 @@ export {
 export { modelsModule } from './modules/models/models-module.ts';
 export { projectsModule } from './modules/projects/projects-module.ts';
 export type { Lifecycle, LifecyclePhase } from './plugins/lifecycle.ts';
+export { type MetricsOptions, metricsPath } from './plugins/metrics.ts';
+export type { MetricsCollector } from './plugins/metrics-collector.ts';
+export {
+  type ConsumerLagCollectorOptions,
+  consumerLagCollector,
+  type LagGroup,
+} from './plugins/metrics-consumer-lag.ts';
 export { requestIdHeader } from './request-id.ts';
