@@ -1,1 +1,4 @@
+export * from './consumer-lag-groups.ts';
+export * from './consumer-lag-reporter.ts';
+export { emfLagLine } from './emf-lag-line.ts';
 export * from './worker.ts';
