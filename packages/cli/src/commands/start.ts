@@ -8,7 +8,7 @@ import { openRegistry } from '../registry/open-registry.ts';
 import { onShutdownSignal } from '../runtime/on-shutdown-signal.ts';
 import { openPlatform } from '../runtime/open-platform.ts';
 import { serverModules } from '../runtime/server-modules.ts';
-import { workerParts } from '../runtime/worker-parts.ts';
+import { serverMetrics, workerParts } from '../runtime/worker-parts.ts';
 import { version } from '../version.ts';
 
 export interface StartOptions extends GlobalOptions {
@@ -46,6 +46,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
     checks: platform.checks,
     modules: serverModules(platform, registry, runtimes.manager),
     scaleInProtection: platform.protection,
+    metrics: serverMetrics(platform, logger),
     version,
   });
   try {
@@ -56,7 +57,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
       { url, bus: platform.bus.kind, embeddedPostgres: platform.embeddedPostgres !== undefined },
       'ensemble listening',
     );
-    if (config.worker.inProcess) worker = await startWorker(workerParts(platform, logger));
+    if (config.worker.inProcess) worker = await startWorker(workerParts(platform, logger, config));
     // The API answers meanwhile: loading (and maybe fetching) the built-in models takes a while.
     runtimes.deployBuiltIns();
   } catch (error) {

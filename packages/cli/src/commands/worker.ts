@@ -12,7 +12,7 @@ export async function workerCommand(options: GlobalOptions): Promise<void> {
   const logger = createLogger({ level: config.log.level, base: { service: 'ensemble-worker' } });
   // A worker next to a fresh embedded database still needs the tables, so it migrates too (idempotent, locked).
   const platform = await openPlatform(config, logger, { migrate: true, bus: true });
-  const worker = await startWorker(workerParts(platform, logger)).catch(async (error: unknown) => {
+  const worker = await startWorker(workerParts(platform, logger, config)).catch(async (error: unknown) => {
     await platform.close();
     throw error;
   });

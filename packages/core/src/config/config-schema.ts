@@ -186,6 +186,13 @@ export const configSchema = z.strictObject({
       protectionMinutes: positiveInt.max(2_880).default(60),
     })
     .prefault({}),
+  /** Metrics a worker writes for CloudWatch (the consumer lag ECS auto-scaling reads). */
+  metrics: z
+    .strictObject({
+      /** Seconds between consumer-lag EMF lines on stdout; 0 turns them off; unset: 60 on ECS, else off. */
+      emfIntervalSeconds: z.coerce.number().int().min(0).max(86_400).optional(),
+    })
+    .prefault({}),
   /** Encrypts provider API keys at rest; unset, `ensemble start` keeps a generated one in `<home>/master.key`. */
   secrets: z
     .strictObject({
@@ -253,6 +260,10 @@ export const environmentVariables = {
   ENSEMBLE_WORKER_IN_PROCESS: { path: 'worker.inProcess', fix: 'true or false' },
   ECS_AGENT_URI: { path: 'ecs.agentUri', fix: 'the http:// URL the ECS agent injects, or unset it outside ECS' },
   ECS_PROTECTION_MINUTES: { path: 'ecs.protectionMinutes', fix: 'minutes between 1 and 2880, e.g. 60' },
+  METRICS_EMF_INTERVAL_SECONDS: {
+    path: 'metrics.emfIntervalSeconds',
+    fix: 'a whole number of seconds, e.g. 60, or 0 to turn the consumer-lag EMF lines off',
+  },
   ENSEMBLE_MASTER_KEY: {
     path: 'secrets.masterKey',
     fix: '32 random bytes in base64 (openssl rand -base64 32) or a generated secret of 40+ letters and digits, from a secret store in production',
