@@ -24,7 +24,7 @@ describe('ensemble start serves the built-in models', { timeout: 300_000 }, () =
     home = await mkdtemp(join(tmpdir(), 'ensemble-built-ins-'));
     await chmod(home, 0o755);
     await linkBuiltInArtifacts(join(home, 'artifacts'));
-    ensemble = await spawnEnsemble(['start'], { ENSEMBLE_HOME: home });
+    ensemble = await spawnEnsemble(['start'], { ENSEMBLE_HOME: home, ENSEMBLE_BUILT_IN_MODELS: 'deploy' });
   });
   after(async () => {
     if (ensemble) assert.equal(await ensemble.stop('SIGTERM'), 0, ensemble.output());

@@ -62,6 +62,7 @@ test('dev: the image is built from the Dockerfile, and only the whitelisted file
     'cli',
     'core',
     'infra',
+    'providers',
     'server',
     'worker',
   ]);

@@ -12,7 +12,8 @@ import { modelProviders } from './model-providers.ts';
 export interface ModelRuntimes {
   readonly manager: ModelRuntimeManager;
   /** Starts deploying the built-in models in the background (after the server listens). */
-  deployBuiltIns(): BackgroundDeployment;
+  /** Undefined unless ENSEMBLE_BUILT_IN_MODELS is `deploy`. */
+  deployBuiltIns(): BackgroundDeployment | undefined;
   /** Abandons background downloads, then disposes every runtime. Idempotent. */
   close(): Promise<void>;
 }
@@ -33,10 +34,13 @@ export async function openModelRuntimes(options: OpenModelRuntimesOptions): Prom
   const { config, registry, logger } = options;
   const root = resolve(config.home, 'artifacts');
   const artifacts = new LocalArtifactStore(root);
-  const registered = await withRegistryLock(options.database, () =>
-    registerBuiltInModels({ models: registry.models, logger }),
-  );
-  logger.info({ builtIns: registered }, 'built-in models registered');
+  const { builtInModels, healthIntervalMs } = config.runtimes;
+  if (builtInModels !== 'off') {
+    const registered = await withRegistryLock(options.database, () =>
+      registerBuiltInModels({ models: registry.models, logger }),
+    );
+    logger.info({ builtIns: registered }, 'built-in models registered');
+  }
 
   const manager = new ModelRuntimeManager({
     providers: modelProviders(artifacts),
@@ -44,7 +48,7 @@ export async function openModelRuntimes(options: OpenModelRuntimesOptions): Prom
     revealCredential: (projectId, name) => registry.credentials.reveal(projectId, name),
     clock: systemClock,
     logger: logger.child({ component: 'model-runtimes' }),
-    ...(options.healthIntervalMs === undefined ? {} : { healthIntervalMs: options.healthIntervalMs }),
+    healthIntervalMs: options.healthIntervalMs ?? healthIntervalMs,
   });
 
   let background: BackgroundDeployment | undefined;
@@ -52,6 +56,7 @@ export async function openModelRuntimes(options: OpenModelRuntimesOptions): Prom
   return {
     manager,
     deployBuiltIns() {
+      if (builtInModels !== 'deploy') return undefined;
       background ??= deployBuiltInModels({
         manager,
         models: registry.models,

@@ -23,7 +23,15 @@ export async function spawnEnsemble(
   { waitForListening = true, timeoutMs = 60_000 } = {},
 ): Promise<EnsembleProcess> {
   const child = spawn(process.execPath, [bin, ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', PORT: '0', ...env },
+    // Built-in models stay off unless a test asks for them: each fresh home would fetch their weights.
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      LOG_LEVEL: 'info',
+      PORT: '0',
+      ENSEMBLE_BUILT_IN_MODELS: 'off',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -178,6 +178,15 @@ export const configSchema = z.strictObject({
       inProcess: bool.default(true),
     })
     .prefault({}),
+  /** Models Ensemble runs itself, and the health checks of deployed models. */
+  runtimes: z
+    .strictObject({
+      /** `deploy` (register, fetch missing weights, load), `register` only, or `off`. */
+      builtInModels: z.enum(['deploy', 'register', 'off']).default('deploy'),
+      /** How often deployed models are health-checked; 0 turns the loop off. */
+      healthIntervalMs: z.coerce.number().int().nonnegative().default(30_000),
+    })
+    .prefault({}),
   /** On Amazon ECS: hold task scale-in protection while streams or job tasks are open. */
   ecs: z
     .strictObject({
@@ -259,6 +268,11 @@ export const environmentVariables = {
   KAFKA_AWS_REGION: { path: 'kafka.awsRegion', fix: "the MSK cluster's AWS region, e.g. eu-west-1" },
   ENSEMBLE_WORKER_IN_PROCESS: { path: 'worker.inProcess', fix: 'true or false' },
   ECS_AGENT_URI: { path: 'ecs.agentUri', fix: 'the http:// URL the ECS agent injects, or unset it outside ECS' },
+  ENSEMBLE_BUILT_IN_MODELS: {
+    path: 'runtimes.builtInModels',
+    fix: 'deploy (the default), register (list them, load nothing), or off',
+  },
+  MODEL_HEALTH_INTERVAL_MS: { path: 'runtimes.healthIntervalMs', fix: 'milliseconds, e.g. 30000, or 0 for no checks' },
   ECS_PROTECTION_MINUTES: { path: 'ecs.protectionMinutes', fix: 'minutes between 1 and 2880, e.g. 60' },
   METRICS_EMF_INTERVAL_SECONDS: {
     path: 'metrics.emfIntervalSeconds',

@@ -78,6 +78,15 @@ describe('parseConfig', () => {
     );
   });
 
+  it('lets the built-in models be deployed, only registered, or left out', () => {
+    assert.equal(parseConfig({ env: {} }).runtimes.builtInModels, 'deploy');
+    assert.equal(parseConfig({ env: { ENSEMBLE_BUILT_IN_MODELS: 'off' } }).runtimes.builtInModels, 'off');
+    assert.match(
+      problemsOf(() => parseConfig({ env: { ENSEMBLE_BUILT_IN_MODELS: 'maybe' } })),
+      /ENSEMBLE_BUILT_IN_MODELS: .*fix: set it to deploy/,
+    );
+  });
+
   it('parses booleans written as text', () => {
     assert.equal(parseConfig({ env: { ENSEMBLE_WORKER_IN_PROCESS: 'false' } }).worker.inProcess, false);
     assert.equal(parseConfig({ env: { ENSEMBLE_WORKER_IN_PROCESS: '1' } }).worker.inProcess, true);

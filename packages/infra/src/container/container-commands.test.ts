@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,6 +58,10 @@ describe('the image’s commands and environment against real PostgreSQL and Kaf
       KAFKA_BROKERS: testKafkaBrokers().join(','),
       KAFKA_TOPIC_PARTITIONS: '3',
       KAFKA_REPLICATION_FACTOR: '1',
+      // In ECS this comes from Secrets Manager; the image runs in production mode, which requires it.
+      ENSEMBLE_MASTER_KEY: randomBytes(32).toString('base64'),
+      // The weights are pulled into the artifact store, not baked in; this test is about the commands.
+      ENSEMBLE_BUILT_IN_MODELS: 'off',
     };
   });
   after(async () => {
