@@ -97,7 +97,6 @@ export class ServiceStack extends Stack {
       ...kafkaEnvironment,
       AWS_REGION: this.region,
       ENSEMBLE_ARTIFACTS_BUCKET: data.artifactsBucket.bucketName,
-      ENSEMBLE_METRICS_NAMESPACE: consumerLagMetric.namespace,
       ...(config.pineconeIndex ? { PINECONE_INDEX: config.pineconeIndex } : {}),
     };
     const appSecrets: Record<string, ecs.Secret> = {
@@ -196,14 +195,6 @@ export class ServiceStack extends Stack {
         new iam.PolicyStatement({
           actions: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection'],
           resources: [this.formatArn({ service: 'ecs', resource: 'task', resourceName: `ensemble-${env}/*` })],
-        }),
-      );
-      // Publishing the consumer-lag metric; PutMetricData has no resource, so the namespace is the scope.
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['cloudwatch:PutMetricData'],
-          resources: ['*'],
-          conditions: { StringEquals: { 'cloudwatch:namespace': consumerLagMetric.namespace } },
         }),
       );
       if (config.bedrockModelArns.length > 0) {

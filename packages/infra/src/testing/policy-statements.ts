@@ -66,8 +66,6 @@ export function onEveryResource(statement: FoundStatement): boolean {
 export const allowedOnEveryResource: Record<string, (statement: FoundStatement) => boolean> = {
   // Image pulls: the registry token is account-wide by design.
   'ecr:GetAuthorizationToken': () => true,
-  // Metrics have no ARN; only Ensemble's namespace.
-  'cloudwatch:PutMetricData': (s) => JSON.stringify(s.condition ?? {}).includes('"cloudwatch:namespace":"Ensemble"'),
 };
 
 /** The account's root principal, as CDK writes it in default key policies. */
