@@ -8,6 +8,7 @@ export { formatOpenAiError, type OpenAiErrorBody, openAiErrorBodySchema } from '
 export type { ValidationIssue } from './errors/validation-issues.ts';
 export { listen } from './listen.ts';
 export { type CreateLoggerOptions, createLogger, redactedPaths, redactUrl } from './logger.ts';
+export { type ArtifactsModuleOptions, artifactsModule } from './modules/artifacts/artifacts-module.ts';
 export { credentialsModule } from './modules/credentials/credentials-module.ts';
 export {
   type ModelRuntimeModuleOptions,

@@ -44,7 +44,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
     config,
     logger,
     checks: platform.checks,
-    modules: serverModules(platform, registry, runtimes.manager),
+    modules: serverModules(platform, registry, runtimes.manager, { artifacts: runtimes.artifacts, config }),
     scaleInProtection: platform.protection,
     metrics: serverMetrics(platform, logger),
     version,

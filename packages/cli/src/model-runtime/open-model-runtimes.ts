@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { LocalArtifactStore } from '@ensemble/adapters/artifacts';
 import type { Database } from '@ensemble/adapters/postgres';
-import { type EnsembleConfig, type Logger, ModelRuntimeManager } from '@ensemble/core';
+import { type ArtifactStore, type EnsembleConfig, type Logger, ModelRuntimeManager } from '@ensemble/core';
 import type { Registry } from '../registry/open-registry.ts';
 import { registerBuiltInModels } from '../registry/register-built-in-models.ts';
 import { withRegistryLock } from '../registry/with-registry-lock.ts';
@@ -11,6 +11,8 @@ import { modelProviders } from './model-providers.ts';
 
 export interface ModelRuntimes {
   readonly manager: ModelRuntimeManager;
+  /** Where local model files live (`<home>/artifacts`); uploads go here too. */
+  readonly artifacts: ArtifactStore;
   /** Starts deploying the built-in models in the background (after the server listens). */
   /** Undefined unless ENSEMBLE_BUILT_IN_MODELS is `deploy`. */
   deployBuiltIns(): BackgroundDeployment | undefined;
@@ -55,6 +57,7 @@ export async function openModelRuntimes(options: OpenModelRuntimesOptions): Prom
   let closing: Promise<void> | undefined;
   return {
     manager,
+    artifacts,
     deployBuiltIns() {
       if (builtInModels !== 'deploy') return undefined;
       background ??= deployBuiltInModels({

@@ -1,6 +1,7 @@
 import { PostgresProjectRepository } from '@ensemble/adapters/postgres';
-import type { ModelRuntimeManager } from '@ensemble/core';
+import type { ArtifactStore, EnsembleConfig, ModelRuntimeManager } from '@ensemble/core';
 import {
+  artifactsModule,
   credentialsModule,
   type EnsembleModule,
   modelRuntimeModule,
@@ -11,11 +12,17 @@ import type { Registry } from '../registry/open-registry.ts';
 import type { Platform } from './open-platform.ts';
 
 /** The domain modules the API serves, wired to their adapters. */
-export function serverModules(platform: Platform, registry: Registry, runtimes: ModelRuntimeManager): EnsembleModule[] {
+export function serverModules(
+  platform: Platform,
+  registry: Registry,
+  runtimes: ModelRuntimeManager,
+  uploads: { artifacts: ArtifactStore; config: EnsembleConfig },
+): EnsembleModule[] {
   return [
     projectsModule(new PostgresProjectRepository(platform.database.db)),
     modelsModule(registry.models),
     credentialsModule(registry.credentials),
     modelRuntimeModule(runtimes),
+    artifactsModule({ artifacts: uploads.artifacts, uploadLimitBytes: uploads.config.server.uploadLimitBytes }),
   ];
 }

@@ -126,6 +126,8 @@ export const configSchema = z.strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       port: port.default(8080),
       bodyLimitBytes: positiveInt.default(10 * 1024 * 1024),
+      /** Model files uploaded to /api/artifacts are streamed to the store, so they may be far larger. */
+      uploadLimitBytes: positiveInt.default(20 * 1024 ** 3),
       requestTimeoutMs: positiveInt.default(300_000),
       shutdownTimeoutMs: positiveInt.default(15_000),
       /** Behind a load balancer, trust its X-Forwarded-* headers (client IP, protocol). */
@@ -228,6 +230,7 @@ export const environmentVariables = {
   HOST: { path: 'server.host', fix: 'an interface to listen on, e.g. 127.0.0.1 or 0.0.0.0' },
   PORT: { path: 'server.port', fix: 'a TCP port between 0 and 65535, e.g. 8080' },
   BODY_LIMIT_BYTES: { path: 'server.bodyLimitBytes', fix: 'a positive number of bytes, e.g. 10485760' },
+  UPLOAD_LIMIT_BYTES: { path: 'server.uploadLimitBytes', fix: 'a positive number of bytes, e.g. 21474836480' },
   REQUEST_TIMEOUT_MS: { path: 'server.requestTimeoutMs', fix: 'a positive number of milliseconds' },
   SHUTDOWN_TIMEOUT_MS: { path: 'server.shutdownTimeoutMs', fix: 'a positive number of milliseconds' },
   TRUST_PROXY: {
