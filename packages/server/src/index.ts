@@ -22,6 +22,10 @@ export {
   nameDepths,
 } from './modules/models/model-name-params.ts';
 export { modelsModule } from './modules/models/models-module.ts';
+export {
+  type OpenAiGatewayModuleOptions,
+  openAiGatewayModule,
+} from './modules/openai-gateway/openai-gateway-module.ts';
 export { projectsModule } from './modules/projects/projects-module.ts';
 export type { Lifecycle, LifecyclePhase } from './plugins/lifecycle.ts';
 export { type MetricsOptions, metricsPath } from './plugins/metrics.ts';

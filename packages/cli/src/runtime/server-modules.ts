@@ -6,6 +6,7 @@ import {
   type EnsembleModule,
   modelRuntimeModule,
   modelsModule,
+  openAiGatewayModule,
   projectsModule,
 } from '@ensemble/server';
 import type { Registry } from '../registry/open-registry.ts';
@@ -23,6 +24,7 @@ export function serverModules(
     modelsModule(registry.models),
     credentialsModule(registry.credentials),
     modelRuntimeModule(runtimes),
+    openAiGatewayModule({ runtimes, models: registry.models }),
     artifactsModule({ artifacts: uploads.artifacts, uploadLimitBytes: uploads.config.server.uploadLimitBytes }),
   ];
 }
