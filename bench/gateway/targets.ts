@@ -146,30 +146,52 @@ general_settings:
   },
 };
 
-// Ensemble's own gateway (issue 4) is added here once `/v1/chat/completions` exists — one entry:
-//
-// export const ensemble: Target = {
-//   name: 'Ensemble',
-//   model: 'bench-model',
-//   headers: { authorization: 'Bearer <ENSEMBLE_ADMIN_KEY below>' },
-//   start: async (upstreamUrl, context) => {
-//     const port = await context.freePort();
-//     // `node packages/cli/bin/ensemble.js start` (auth, routing and the usage ledger on), with a
-//     // model `bench-model` registered at `${upstreamUrl}/v1` as an OpenAI-compatible upstream
-//     // (e.g. an ensemble.yaml written to context.workDir, or the registry API after start).
-//     const pinned = context.spawnGateway({
-//       name: 'ensemble',
-//       command: process.execPath,
-//       args: [join(context.root, 'packages/cli/bin/ensemble.js'), 'start'],
-//       env: { ...process.env, PORT: String(port), ENSEMBLE_ADMIN_KEY: '<key>' },
-//       cwd: context.workDir,
-//     });
-//     return fromProcess(`http://127.0.0.1:${port}`, pinned);
-//   },
-// };
+/**
+ * Ensemble's `/v1` (issue 4): `ensemble start` with its embedded PostgreSQL and bus under the run's
+ * folder, built-in models off, and `bench-model` declared in an ensemble.yaml as an
+ * OpenAI-compatible model at the fake upstream. First cut: no API keys, routes or usage ledger yet
+ * (the benchmark goals assume them on), and chat goes through LangChain, not a pass-through.
+ */
+export const ensemble: Target = {
+  name: 'Ensemble',
+  model: 'bench-model',
+  headers: { authorization: 'Bearer sk-bench' },
+  start: async (upstreamUrl, context) => {
+    const port = await context.freePort();
+    const config = join(context.workDir, 'ensemble.yaml');
+    writeFileSync(
+      config,
+      `models:
+  - name: bench-model
+    kind: chat
+    provider: openai-compatible
+    providerModelId: gpt-4o-mini
+    baseUrl: ${upstreamUrl}/v1
+`,
+    );
+    const pinned = context.spawnGateway({
+      name: 'ensemble',
+      command: process.execPath,
+      args: [join(context.root, 'packages/cli/bin/ensemble.js'), 'start', '--config', config],
+      env: {
+        ...process.env,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        ENSEMBLE_HOME: join(context.workDir, 'ensemble-home'),
+        ENSEMBLE_BUILT_IN_MODELS: 'off',
+        // Request logging off the measured path, as the peers run theirs.
+        LOG_LEVEL: 'warn',
+      },
+      cwd: context.workDir,
+    });
+    return fromProcess(`http://127.0.0.1:${port}`, pinned, {
+      notes: ['first cut: no keys, routes or usage ledger yet; chat through LangChain (no pass-through)'],
+    });
+  },
+};
 
-/** Every target, in the order measured. Append `ensemble` here once it exists. */
-export const targets: Target[] = [direct, bareProxy, portkey, litellm];
+/** Every target, in the order measured. */
+export const targets: Target[] = [direct, bareProxy, portkey, litellm, ensemble];
 
 function undiciVersion(root: string): string {
   for (const path of ['bench/node_modules/undici/package.json', 'node_modules/undici/package.json']) {
