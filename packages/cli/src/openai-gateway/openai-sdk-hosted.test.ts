@@ -120,6 +120,16 @@ describe('OpenAI SDK against /v1 with a replayed OpenAI-compatible upstream', { 
     assert.deepEqual(sent.stop, ['\n\n']);
   });
 
+  it('passes response_format json_object through to an OpenAI-wire upstream', async () => {
+    replay.reply(jsonBody(readFixture(fixtures, 'chat-completion.json')));
+    await client.chat.completions.create({
+      model: 'replay/gpt',
+      messages: [{ role: 'user', content: 'Answer in JSON.' }],
+      response_format: { type: 'json_object' },
+    });
+    assert.deepEqual(lastUpstreamBody().response_format, { type: 'json_object' });
+  });
+
   it('function calling round trip: tools bound upstream, tool_calls back, tool results sent on', async () => {
     replay.reply(jsonBody(readFixture(fixtures, 'chat-tool-call.json')));
     const first = await client.chat.completions.create({
