@@ -54,7 +54,8 @@ export const openAiCompatibleProvider: ModelProvider = {
       headers: options.headers,
       timeoutMs: options.timeoutMs,
       maxRetries: options.maxRetries,
-      embeddingEncoding: options.embeddingEncoding,
+      // Left to LangChain when base64: it asks for base64 itself and decodes it; set explicitly, it would not.
+      embeddingEncoding: options.embeddingEncoding === 'float' ? 'float' : undefined,
       // Not every server has GET /models/{id} (llama.cpp does not); all of them list models.
       probePath: 'models',
     });
