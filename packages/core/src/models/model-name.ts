@@ -4,7 +4,15 @@ import { z } from 'zod';
  * Path segments a model name may not use: they name the sub-resources under `/api/models/{name}/…`,
  * so `openai/gpt-4o-mini/versions` is never ambiguous.
  */
-export const reservedNameSegments: readonly string[] = ['versions', 'aliases', 'history', 'invoke', 'deploy', 'health'];
+export const reservedNameSegments: readonly string[] = [
+  'versions',
+  'aliases',
+  'history',
+  'invoke',
+  'deploy',
+  'undeploy',
+  'health',
+];
 
 /** Names are written raw in URLs (`/api/models/openai/gpt-4o-mini`); the routes accept this many segments. */
 export const maxNameSegments = 3;
