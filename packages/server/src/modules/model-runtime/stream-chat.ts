@@ -1,18 +1,9 @@
-import { EnsembleError } from '@ensemble/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { formatOpenAiError } from '../../errors/openai-error-body.ts';
-import { toErrorProblem } from '../../errors/to-error-problem.ts';
 import { requestIdHeader } from '../../request-id.ts';
-import {
-  type ChatMessageChunk,
-  type ChatModel,
-  chatCallOptions,
-  chatInput,
-  finishReasonOf,
-  roundMs,
-  usageOf,
-} from './chat-call.ts';
+import { type ChatModel, chatCallOptions, chatInput, finishReasonOf, roundMs, usageOf } from './chat-call.ts';
 import type { ChatParameters, InvokeBody } from './invoke-schemas.ts';
+import { relayChatStream } from './relay-chat-stream.ts';
 import { SseWriter } from './sse-writer.ts';
 
 export interface StreamChatOptions {
@@ -33,68 +24,28 @@ export interface StreamChatOptions {
  */
 export async function streamChat(request: FastifyRequest, reply: FastifyReply, options: StreamChatOptions) {
   const started = performance.now();
-  const abort = new AbortController();
-  const onClose = () => {
-    if (!reply.raw.writableFinished) abort.abort(new Error('the client disconnected'));
-  };
-  reply.raw.on('close', onClose);
-  const timeout = new EnsembleError('timeout', `the stream took longer than ${options.maxDurationMs} ms`);
-  const timer = setTimeout(() => abort.abort(timeout), options.maxDurationMs);
-  const clientGone = () => abort.signal.aborted && abort.signal.reason !== timeout;
-
-  let iterator: AsyncIterator<ChatMessageChunk>;
-  let first: IteratorResult<ChatMessageChunk>;
-  try {
-    const stream = await options.chat.stream(
-      chatInput(options.messages),
-      chatCallOptions(options.parameters, abort.signal),
-    );
-    iterator = stream[Symbol.asyncIterator]();
-    first = await iterator.next();
-  } catch (error) {
-    clearTimeout(timer);
-    reply.raw.off('close', onClose);
-    throw abort.signal.reason === timeout ? timeout : error;
-  }
-
-  reply.hijack();
-  const sse = new SseWriter(reply.raw);
-  sse.open({ [requestIdHeader]: request.id });
-  let answer: ChatMessageChunk | undefined;
-  try {
-    for (let next = first; !next.done; next = await iterator.next()) {
-      const chunk = next.value;
-      answer = answer === undefined ? chunk : answer.concat(chunk);
-      if (chunk.text.length > 0) await sse.send('token', { delta: chunk.text });
-      if (abort.signal.aborted) throw abort.signal.reason;
-    }
-    await sse.send('done', {
-      usage: usageOf(answer),
-      finishReason: finishReasonOf(answer),
-      model: options.model,
-      version: options.version,
-      latencyMs: roundMs(performance.now() - started),
-    });
-  } catch (caught) {
-    if (clientGone()) {
-      request.log.info({ model: options.model }, 'client disconnected; generation stopped');
-      await iterator.return?.().catch(() => undefined);
-      return;
-    }
-    const error = abort.signal.reason === timeout ? timeout : caught;
-    const { problem, internal } = toErrorProblem(error, {
-      requestId: request.id,
-      bodyLimitBytes: 0,
-      contentType: undefined,
-    });
-    request.log[internal ? 'error' : 'warn'](
-      { code: problem.code, model: options.model, ...(internal ? { err: error } : {}) },
-      `stream failed: ${problem.message}`,
-    );
-    await sse.send('error', formatOpenAiError(problem, request));
-  } finally {
-    clearTimeout(timer);
-    reply.raw.off('close', onClose);
-    sse.end();
-  }
+  await relayChatStream(request, reply, {
+    model: options.model,
+    maxDurationMs: options.maxDurationMs,
+    start: (signal) => options.chat.stream(chatInput(options.messages), chatCallOptions(options.parameters, signal)),
+    format: {
+      open: () => {
+        const sse = new SseWriter(reply.raw);
+        sse.open({ [requestIdHeader]: request.id });
+        return sse;
+      },
+      chunk: async (sse, chunk) => {
+        if (chunk.text.length > 0) await sse.send('token', { delta: chunk.text });
+      },
+      finish: (sse, answer) =>
+        sse.send('done', {
+          usage: usageOf(answer),
+          finishReason: finishReasonOf(answer),
+          model: options.model,
+          version: options.version,
+          latencyMs: roundMs(performance.now() - started),
+        }),
+      fail: (sse, problem) => sse.send('error', formatOpenAiError(problem, request)),
+    },
+  });
 }

@@ -1,8 +1,7 @@
-import { EnsembleError } from '@ensemble/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { toErrorProblem } from '../../errors/to-error-problem.ts';
 import { requestIdHeader } from '../../request-id.ts';
 import type { ChatMessageChunk } from '../model-runtime/chat-call.ts';
+import { relayChatStream } from '../model-runtime/relay-chat-stream.ts';
 import { completionId, openAiUsage, unixSeconds } from './chat-completion-json.ts';
 import type { ChatRequestOptions, ChatRunnable } from './chat-runnable.ts';
 import { openAiFinishReason } from './finish-reason.ts';
@@ -47,30 +46,6 @@ export async function streamChatCompletion(
   reply: FastifyReply,
   settings: StreamChatCompletionOptions,
 ): Promise<void> {
-  const abort = new AbortController();
-  const onClose = () => {
-    if (!reply.raw.writableFinished) abort.abort(new Error('the client disconnected'));
-  };
-  reply.raw.on('close', onClose);
-  const timeout = new EnsembleError('timeout', `the stream took longer than ${settings.maxDurationMs} ms`);
-  const timer = setTimeout(() => abort.abort(timeout), settings.maxDurationMs);
-  const clientGone = () => abort.signal.aborted && abort.signal.reason !== timeout;
-
-  let iterator: AsyncIterator<ChatMessageChunk>;
-  let first: IteratorResult<ChatMessageChunk>;
-  try {
-    const stream = await settings.runnable.stream(settings.input, { ...settings.options, signal: abort.signal });
-    iterator = stream[Symbol.asyncIterator]();
-    first = await iterator.next();
-  } catch (error) {
-    clearTimeout(timer);
-    reply.raw.off('close', onClose);
-    throw abort.signal.reason === timeout ? timeout : error;
-  }
-
-  reply.hijack();
-  const sse = new OpenAiSse(reply.raw);
-  sse.open({ [requestIdHeader]: request.id });
   const base = { id: completionId(), object: 'chat.completion.chunk', created: unixSeconds(), model: settings.model };
   // With include_usage every chunk carries `usage: null` and a last chunk carries the totals.
   const usageField = settings.includeUsage ? { usage: null } : {};
@@ -79,46 +54,34 @@ export async function streamChatCompletion(
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
     ...usageField,
   });
-  let answer: ChatMessageChunk | undefined;
-  try {
-    await sse.data(chunkOf({ role: 'assistant', content: '', refusal: null }));
-    for (let next = first; !next.done; next = await iterator.next()) {
-      const chunk = next.value;
-      answer = answer === undefined ? chunk : answer.concat(chunk);
-      const toolCalls = toolCallDeltas(chunk);
-      if (chunk.text.length > 0 || toolCalls.length > 0) {
-        await sse.data(
-          chunkOf({
-            ...(chunk.text.length > 0 ? { content: chunk.text } : {}),
-            ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
-          }),
-        );
-      }
-      if (abort.signal.aborted) throw abort.signal.reason;
-    }
-    await sse.data(chunkOf({}, openAiFinishReason(answer)));
-    if (settings.includeUsage) await sse.data({ ...base, choices: [], usage: openAiUsage(answer) });
-    await sse.done();
-  } catch (caught) {
-    if (clientGone()) {
-      request.log.info({ model: settings.model }, 'client disconnected; generation stopped');
-      await iterator.return?.().catch(() => undefined);
-      return;
-    }
-    const error = abort.signal.reason === timeout ? timeout : caught;
-    const { problem, internal } = toErrorProblem(error, {
-      requestId: request.id,
-      bodyLimitBytes: 0,
-      contentType: undefined,
-    });
-    request.log[internal ? 'error' : 'warn'](
-      { code: problem.code, model: settings.model, ...(internal ? { err: error } : {}) },
-      `stream failed: ${problem.message}`,
-    );
-    await sse.data(formatGatewayError(problem, request));
-  } finally {
-    clearTimeout(timer);
-    reply.raw.off('close', onClose);
-    sse.end();
-  }
+  await relayChatStream(request, reply, {
+    model: settings.model,
+    maxDurationMs: settings.maxDurationMs,
+    start: (signal) => settings.runnable.stream(settings.input, { ...settings.options, signal }),
+    format: {
+      open: () => {
+        const sse = new OpenAiSse(reply.raw);
+        sse.open({ [requestIdHeader]: request.id });
+        return sse;
+      },
+      begin: (sse) => sse.data(chunkOf({ role: 'assistant', content: '', refusal: null })),
+      chunk: async (sse, chunk) => {
+        const toolCalls = toolCallDeltas(chunk);
+        if (chunk.text.length > 0 || toolCalls.length > 0) {
+          await sse.data(
+            chunkOf({
+              ...(chunk.text.length > 0 ? { content: chunk.text } : {}),
+              ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+            }),
+          );
+        }
+      },
+      finish: async (sse, answer) => {
+        await sse.data(chunkOf({}, openAiFinishReason(answer)));
+        if (settings.includeUsage) await sse.data({ ...base, choices: [], usage: openAiUsage(answer) });
+        await sse.done();
+      },
+      fail: (sse, problem) => sse.data(formatGatewayError(problem, request)),
+    },
+  });
 }
