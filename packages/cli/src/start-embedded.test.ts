@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +61,26 @@ describe('ensemble start with embedded defaults', { timeout: 240_000 }, () => {
       assert.doesNotMatch(second.output(), /applied a migration/, 'migrations are not re-applied');
     } finally {
       assert.equal(await second.stop('SIGTERM'), 0, second.output());
+    }
+  });
+
+  it('a SIGTERM during start-up (the embedded PostgreSQL still starting) closes what was opened and exits 0', async () => {
+    const fresh = await mkdtemp(join(tmpdir(), 'ensemble-home-'));
+    await chmod(fresh, 0o755);
+    try {
+      const starting = await spawnEnsemble(['start'], { ENSEMBLE_HOME: fresh }, { waitForListening: false });
+      const deadline = Date.now() + 30_000;
+      while (!/starting the embedded PostgreSQL/.test(starting.output())) {
+        assert.ok(Date.now() < deadline, `no start-up log within 30 s:\n${starting.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(await starting.stop('SIGTERM'), 0, starting.output());
+      assert.match(starting.output(), /shutdown complete/);
+      assert.doesNotMatch(starting.output(), /ensemble listening/, 'it stopped before listening');
+      // Nothing left running: the embedded server was stopped, not orphaned.
+      assert.equal(existsSync(join(fresh, 'postgres', 'postmaster.pid')), false, starting.output());
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
     }
   });
 

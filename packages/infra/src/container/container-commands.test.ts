@@ -120,8 +120,12 @@ describe('the image’s commands and environment against real PostgreSQL and Kaf
 
   it('a worker (worker) runs against Kafka and exits 0 on SIGTERM', async () => {
     const worker = start(command('worker'));
-    await new Promise((resolve) => setTimeout(resolve, 5_000));
-    assert.equal(worker.child.exitCode, null, `the worker stopped:\n${worker.output()}`);
+    const deadline = Date.now() + 60_000;
+    while (!/ensemble worker running/.test(worker.output())) {
+      if (worker.child.exitCode !== null) assert.fail(`the worker stopped:\n${worker.output()}`);
+      if (Date.now() > deadline) assert.fail(`the worker did not start within 60 s:\n${worker.output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     worker.child.kill('SIGTERM');
     assert.equal(await worker.exited, 0, worker.output());
   });
