@@ -1,3 +1,4 @@
+export * from './auth/index.ts';
 export * from './config/index.ts';
 export * from './errors/index.ts';
 export * from './events/index.ts';
@@ -5,3 +6,4 @@ export * from './models/index.ts';
 export * from './ports/index.ts';
 export * from './projects/index.ts';
 export * from './routing/index.ts';
+export * from './usage/index.ts';

@@ -7,3 +7,4 @@ export * from './logger.ts';
 export * from './model-repository.ts';
 export * from './project-repository.ts';
 export * from './scale-in-protection.ts';
+export * from './usage-recorder.ts';

@@ -1,0 +1,23 @@
+import { EnsembleError } from '../errors/index.ts';
+
+/**
+ * Who is calling: set on every request by the server's authentication from the API key. Every
+ * `/v1` and `/api` handler reads the project from here, never from a constant.
+ */
+export interface Principal {
+  /** The API key's id (not the secret); `null` only where authentication is off (unit tests of modules). */
+  keyId: string | null;
+  projectId: string;
+  /** Admin keys manage keys and every project; other keys act within their project. */
+  admin: boolean;
+  /** Model and route names this key may call; `undefined` means all of its project's. */
+  allowedModels?: readonly string[];
+  /** Free-form labels from the key, usable by conditional routes (`key.tags`). */
+  tags: readonly string[];
+}
+
+/** Refuses (403) a call to a model or route the key is not allowed to use; names are compared exactly. */
+export function assertModelAllowed(principal: Principal, name: string): void {
+  if (principal.allowedModels === undefined || principal.allowedModels.includes(name)) return;
+  throw new EnsembleError('forbidden', `this API key may not call '${name}'`, { field: 'body.model' });
+}
