@@ -6,5 +6,6 @@ export * from './event-bus.ts';
 export * from './logger.ts';
 export * from './model-repository.ts';
 export * from './project-repository.ts';
+export * from './route-lookup.ts';
 export * from './scale-in-protection.ts';
 export * from './usage-recorder.ts';
