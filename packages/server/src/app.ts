@@ -14,6 +14,7 @@ import errorHandler from './plugins/error-handler.ts';
 import lifecycle from './plugins/lifecycle.ts';
 import metrics, { type MetricsOptions } from './plugins/metrics.ts';
 import openApi from './plugins/openapi.ts';
+import principal from './plugins/principal.ts';
 import scaleInProtection from './plugins/scale-in-protection.ts';
 import { requestIdFor, requestIdHeader } from './request-id.ts';
 
@@ -83,6 +84,7 @@ export async function buildApp(options: BuildAppOptions): Promise<EnsembleApp> {
 
   await app.register(errorHandler, { formatters, respond });
   await app.register(lifecycle);
+  await app.register(principal);
   await app.register(openApi, { version });
   await app.register(scaleInProtection, { protection: options.scaleInProtection ?? noScaleInProtection });
   if (options.metrics) await app.register(metrics, options.metrics);
