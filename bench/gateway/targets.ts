@@ -146,16 +146,19 @@ general_settings:
   },
 };
 
+/** The bootstrap admin key the benchmarked Ensemble starts with: every request is authenticated. */
+const ensembleBenchKey = 'ens_benchAdminKey0123456789abcdefghijklmnopqrs';
+
 /**
  * Ensemble's `/v1` (issue 4): `ensemble start` with its embedded PostgreSQL and bus under the run's
  * folder, built-in models off, and `bench-model` declared in an ensemble.yaml as an
- * OpenAI-compatible model at the fake upstream. First cut: no API keys, routes or usage ledger yet
- * (the benchmark goals assume them on), and chat goes through LangChain, not a pass-through.
+ * OpenAI-compatible model at the fake upstream. API keys are checked on every request; no routes or
+ * usage ledger yet (the benchmark goals assume them on), and chat goes through LangChain, not a pass-through.
  */
 export const ensemble: Target = {
   name: 'Ensemble',
   model: 'bench-model',
-  headers: { authorization: 'Bearer sk-bench' },
+  headers: { authorization: `Bearer ${ensembleBenchKey}` },
   start: async (upstreamUrl, context) => {
     const port = await context.freePort();
     const config = join(context.workDir, 'ensemble.yaml');
@@ -179,13 +182,14 @@ export const ensemble: Target = {
         PORT: String(port),
         ENSEMBLE_HOME: join(context.workDir, 'ensemble-home'),
         ENSEMBLE_BUILT_IN_MODELS: 'off',
+        ENSEMBLE_ADMIN_KEY: ensembleBenchKey,
         // Request logging off the measured path, as the peers run theirs.
         LOG_LEVEL: 'warn',
       },
       cwd: context.workDir,
     });
     return fromProcess(`http://127.0.0.1:${port}`, pinned, {
-      notes: ['first cut: no keys, routes or usage ledger yet; chat through LangChain (no pass-through)'],
+      notes: ['API keys checked; no routes or usage ledger yet; chat through LangChain (no pass-through)'],
     });
   },
 };

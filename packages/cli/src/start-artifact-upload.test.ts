@@ -35,7 +35,7 @@ describe('uploading a model file and serving it', { timeout: 300_000 }, () => {
   const upload = (body: RequestInit['body'], headers: Record<string, string> = {}) =>
     fetch(`${ensemble.url}/api/artifacts`, {
       method: 'POST',
-      headers: { 'content-type': 'application/octet-stream', ...headers },
+      headers: { 'content-type': 'application/octet-stream', ...headers, ...ensemble.auth },
       body,
       duplex: 'half',
     } as RequestInit);
@@ -49,15 +49,19 @@ describe('uploading a model file and serving it', { timeout: 300_000 }, () => {
     assert.equal((await upload('')).status, 400);
     const asJson = await fetch(`${ensemble.url}/api/artifacts`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...ensemble.auth },
       body: '{}',
     });
     assert.equal(asJson.status, 415);
 
-    const missing = await fetch(`${ensemble.url}/api/artifacts/${'b'.repeat(64)}`);
+    const missing = await fetch(`${ensemble.url}/api/artifacts/${'b'.repeat(64)}`, { headers: ensemble.auth });
     assert.equal(missing.status, 404);
     assert.doesNotMatch(await missing.text(), new RegExp(home), 'no server path in the error');
-    assert.deepEqual(((await (await fetch(`${ensemble.url}/api/artifacts`)).json()) as { data: unknown[] }).data, []);
+    assert.deepEqual(
+      ((await (await fetch(`${ensemble.url}/api/artifacts`, { headers: ensemble.auth })).json()) as { data: unknown[] })
+        .data,
+      [],
+    );
   });
 
   it('serves a chat model from an uploaded GGUF file', async () => {
@@ -67,7 +71,9 @@ describe('uploading a model file and serving it', { timeout: 300_000 }, () => {
     });
     assert.equal(stored.status, 201, await stored.clone().text());
     assert.deepEqual(await stored.json(), { sha256: ggufSha256, sizeBytes: size });
-    const listed = (await (await fetch(`${ensemble.url}/api/artifacts`)).json()) as { data: Array<{ sha256: string }> };
+    const listed = (await (await fetch(`${ensemble.url}/api/artifacts`, { headers: ensemble.auth })).json()) as {
+      data: Array<{ sha256: string }>;
+    };
     assert.deepEqual(
       listed.data.map((artifact) => artifact.sha256),
       [ggufSha256],
@@ -75,7 +81,7 @@ describe('uploading a model file and serving it', { timeout: 300_000 }, () => {
 
     const registered = await fetch(`${ensemble.url}/api/models`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...ensemble.auth },
       body: JSON.stringify({
         name: 'team/my-smollm',
         kind: 'chat',
@@ -89,7 +95,7 @@ describe('uploading a model file and serving it', { timeout: 300_000 }, () => {
 
     const answer = await fetch(`${ensemble.url}/api/models/team/my-smollm/invoke`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...ensemble.auth },
       body: JSON.stringify({ messages: [{ role: 'user', content: 'What is the capital of France?' }] }),
     });
     const body = (await answer.json()) as { message?: { content: string } };

@@ -16,7 +16,7 @@ describe('ensemble start serves the built-in models', { timeout: 300_000 }, () =
   const invoke = (name: string, body: object) =>
     fetch(`${ensemble.url}/api/models/${name}/invoke`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...ensemble.auth },
       body: JSON.stringify(body),
     });
 
@@ -32,7 +32,9 @@ describe('ensemble start serves the built-in models', { timeout: 300_000 }, () =
   });
 
   it('lists the built-in models at once and deploys them in the background', async () => {
-    const listed = (await (await fetch(`${ensemble.url}/api/models?tag=built-in`)).json()) as {
+    const listed = (await (
+      await fetch(`${ensemble.url}/api/models?tag=built-in`, { headers: ensemble.auth })
+    ).json()) as {
       data: Array<{ name: string; provider: string; status: string }>;
     };
     assert.deepEqual(listed.data.map((model) => model.name).sort(), builtInModels.map((model) => model.name).sort());
@@ -41,7 +43,9 @@ describe('ensemble start serves the built-in models', { timeout: 300_000 }, () =
     const deadline = Date.now() + 180_000;
     let statuses: string[] = [];
     while (Date.now() < deadline) {
-      const page = (await (await fetch(`${ensemble.url}/api/models?tag=built-in`)).json()) as typeof listed;
+      const page = (await (
+        await fetch(`${ensemble.url}/api/models?tag=built-in`, { headers: ensemble.auth })
+      ).json()) as typeof listed;
       statuses = page.data.map((model) => `${model.name}=${model.status}`);
       if (page.data.every((model) => model.status === 'ready')) break;
       assert.ok(!page.data.some((model) => model.status === 'failed'), statuses.join(' '));

@@ -43,7 +43,7 @@ describe('ensemble start with embedded defaults', { timeout: 240_000 }, () => {
 
       const created = await fetch(`${first.url}/api/projects`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...first.auth },
         body: JSON.stringify({ id: 'kept', name: 'Survives restarts' }),
       });
       assert.equal(created.status, 201);
@@ -55,7 +55,7 @@ describe('ensemble start with embedded defaults', { timeout: 240_000 }, () => {
 
     const second = await spawnEnsemble(['start'], { ENSEMBLE_HOME: home });
     try {
-      const project = await fetch(`${second.url}/api/projects/kept`);
+      const project = await fetch(`${second.url}/api/projects/kept`, { headers: second.auth });
       assert.equal(project.status, 200);
       assert.equal(((await project.json()) as { name: string }).name, 'Survives restarts');
       assert.doesNotMatch(second.output(), /applied a migration/, 'migrations are not re-applied');

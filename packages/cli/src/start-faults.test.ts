@@ -42,7 +42,7 @@ describe('a running Ensemble losing its dependencies', { timeout: 420_000 }, () 
       assert.equal(down.checks.database?.status, 'down');
 
       const started = Date.now();
-      const failed = await fetch(`${ensemble.url}/api/projects`);
+      const failed = await fetch(`${ensemble.url}/api/projects`, { headers: ensemble.auth });
       assert.equal(failed.status, 503);
       const error = ((await failed.json()) as { error: { code: string } }).error;
       assert.equal(error.code, 'database_unavailable');
@@ -54,7 +54,7 @@ describe('a running Ensemble losing its dependencies', { timeout: 420_000 }, () 
       });
       const created = await fetch(`${ensemble.url}/api/projects`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...ensemble.auth },
         body: JSON.stringify({ id: 'after-restart', name: 'Written after the restart' }),
       });
       assert.equal(created.status, 201);
@@ -87,7 +87,7 @@ describe('a running Ensemble losing its dependencies', { timeout: 420_000 }, () 
       assert.equal(down.checks['event-bus']?.status, 'down');
       assert.equal(down.checks.database?.status, 'up');
       // Requests that do not need the bus keep working.
-      assert.equal((await fetch(`${ensemble.url}/api/projects`)).status, 200);
+      assert.equal((await fetch(`${ensemble.url}/api/projects`, { headers: ensemble.auth })).status, 200);
 
       await broker.start();
       await waitFor('readyz to recover', async () => (await readiness(ensemble.url)).status === 200, {

@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { buildApp } from './app.ts';
 import { createLogger } from './logger.ts';
+import { InMemoryApiKeys } from './testing/in-memory-api-keys.ts';
 import { LogCapture } from './testing/log-capture.ts';
 import { buildTestApp } from './testing/test-app.ts';
 
@@ -13,6 +14,7 @@ describe('buildApp', () => {
     const app = await buildApp({
       config: configSchema.parse({}),
       logger: createLogger({ level: 'silent', destination: new LogCapture() }),
+      authenticator: new InMemoryApiKeys(),
       checks: [],
     });
     try {
@@ -32,10 +34,13 @@ describe('buildApp', () => {
         async (request) => ({ text: request.body.text.toUpperCase() }),
       );
     };
-    const { app } = await buildTestApp({ withTestModule: false, modules: [echo, { plugin: echo, prefix: '/v1' }] });
+    const { app, admin } = await buildTestApp({
+      withTestModule: false,
+      modules: [echo, { plugin: echo, prefix: '/v1' }],
+    });
     try {
       for (const url of ['/echo', '/v1/echo']) {
-        const response = await app.inject({ method: 'POST', url, payload: { text: 'hi' } });
+        const response = await app.inject({ method: 'POST', url, headers: admin, payload: { text: 'hi' } });
         assert.deepEqual(response.json(), { text: 'HI' }, url);
       }
     } finally {

@@ -1,4 +1,10 @@
-import { type DependencyCheck, type EnsembleConfig, noScaleInProtection, type ScaleInProtection } from '@ensemble/core';
+import {
+  type Authenticator,
+  type DependencyCheck,
+  type EnsembleConfig,
+  noScaleInProtection,
+  type ScaleInProtection,
+} from '@ensemble/core';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
@@ -10,11 +16,11 @@ import { createErrorResponder } from './errors/error-responder.ts';
 import { formatOpenAiError } from './errors/openai-error-body.ts';
 import { createLogger } from './logger.ts';
 import { healthModule } from './modules/health/health-module.ts';
+import authentication from './plugins/authentication.ts';
 import errorHandler from './plugins/error-handler.ts';
 import lifecycle from './plugins/lifecycle.ts';
 import metrics, { type MetricsOptions } from './plugins/metrics.ts';
 import openApi from './plugins/openapi.ts';
-import principal from './plugins/principal.ts';
 import scaleInProtection from './plugins/scale-in-protection.ts';
 import { requestIdFor, requestIdHeader } from './request-id.ts';
 
@@ -22,6 +28,11 @@ export interface BuildAppOptions {
   config: EnsembleConfig;
   /** A pino logger; one is made from `config.log.level` when omitted. */
   logger?: Logger;
+  /**
+   * Checks the API key of every `/v1` and `/api` request (required: there is no way to turn
+   * authentication off). The CLI passes the PostgreSQL-backed key store.
+   */
+  authenticator: Authenticator;
   /** What `/readyz` checks: the database, the event bus. */
   checks: readonly DependencyCheck[];
   /** Domain modules, registered after the infrastructure, in order. */
@@ -84,7 +95,7 @@ export async function buildApp(options: BuildAppOptions): Promise<EnsembleApp> {
 
   await app.register(errorHandler, { formatters, respond });
   await app.register(lifecycle);
-  await app.register(principal);
+  await app.register(authentication, { authenticator: options.authenticator });
   await app.register(openApi, { version });
   await app.register(scaleInProtection, { protection: options.scaleInProtection ?? noScaleInProtection });
   if (options.metrics) await app.register(metrics, options.metrics);

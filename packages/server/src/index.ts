@@ -1,6 +1,7 @@
 export type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 export { type BuildAppOptions, buildApp } from './app.ts';
 export type { EnsembleApp, EnsembleModule } from './app-types.ts';
+export { type ApiKeyScheme, bearerScheme, headerScheme } from './auth/api-key-scheme.ts';
 export { type CloseGracefullyOptions, type CloseOutcome, closeGracefully } from './close-gracefully.ts';
 export { ErrorFormatterRegistry } from './errors/error-formatter-registry.ts';
 export type { ErrorFormatter, ErrorProblem } from './errors/error-problem.ts';
@@ -27,6 +28,7 @@ export {
   openAiGatewayModule,
 } from './modules/openai-gateway/openai-gateway-module.ts';
 export { projectsModule } from './modules/projects/projects-module.ts';
+export { projectHeader } from './plugins/authentication.ts';
 export type { Lifecycle, LifecyclePhase } from './plugins/lifecycle.ts';
 export { type MetricsOptions, metricsPath } from './plugins/metrics.ts';
 export type { MetricsCollector } from './plugins/metrics-collector.ts';

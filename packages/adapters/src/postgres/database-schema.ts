@@ -18,6 +18,7 @@ export interface DatabaseSchema {
   model_aliases: ModelAliasesTable;
   model_alias_history: ModelAliasHistoryTable;
   credentials: CredentialsTable;
+  api_keys: ApiKeysTable;
 }
 
 /** `bigint` columns: pg returns them as strings (they may exceed 2^53); numbers are accepted on write. */
@@ -150,4 +151,20 @@ export interface CredentialsTable {
   hint: string;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  project_id: string;
+  name: string;
+  secret_sha256: Buffer;
+  prefix: string;
+  admin: ColumnType<boolean, boolean | undefined, boolean>;
+  allowed_models: string[] | null;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  bootstrap: ColumnType<boolean, boolean | undefined, boolean>;
+  expires_at: Date | null;
+  created_at: CreatedAt;
+  last_used_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  revoked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }

@@ -9,6 +9,7 @@ export * from './embedded-postgres-server.ts';
 export * from './migration-runner.ts';
 export * from './name-cursor.ts';
 export * from './outbox-relay.ts';
+export * from './postgres-api-key-store.ts';
 export { npmPostgresBinDir, postgresMajorVersion, systemPostgresBinDir } from './postgres-binaries.ts';
 export * from './postgres-credential-repository.ts';
 export * from './postgres-model-repository.ts';

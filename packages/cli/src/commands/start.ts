@@ -1,6 +1,7 @@
 import { EnsembleError } from '@ensemble/core';
 import { buildApp, closeGracefully, createLogger, listen } from '@ensemble/server';
 import { type RunningWorker, startWorker } from '@ensemble/worker';
+import { openApiKeys } from '../auth/open-api-keys.ts';
 import { loadConfig } from '../config/load-config.ts';
 import type { GlobalOptions } from '../main.ts';
 import { openModelRuntimes } from '../model-runtime/open-model-runtimes.ts';
@@ -35,6 +36,10 @@ export async function startCommand(options: StartOptions): Promise<void> {
       // The model registry: master key, repositories, and ensemble.yaml's models and credentials reconciled.
       const registry = await openRegistry({ config, database: platform.database, logger });
       checkpoint();
+      // API keys: every /v1 and /api request is checked against them; the bootstrap admin key is made here.
+      const keys = await openApiKeys({ config, database: platform.database, logger });
+      onClose(() => keys.close());
+      checkpoint();
       // Model runtimes: providers, the runtime manager, and the built-in local models registered.
       // They close before the platform they write status to.
       const runtimes = await openModelRuntimes({ config, database: platform.database, registry, logger });
@@ -43,6 +48,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
       const app = await buildApp({
         config,
         logger,
+        authenticator: keys,
         checks: platform.checks,
         modules: serverModules(platform, registry, runtimes.manager, { artifacts: runtimes.artifacts, config }),
         scaleInProtection: platform.protection,

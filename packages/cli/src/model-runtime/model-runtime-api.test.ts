@@ -56,7 +56,12 @@ describe('model runtime API', { timeout: 120_000 }, () => {
   let url: string;
 
   const call = async (method: 'GET' | 'POST', path: string, payload?: object) => {
-    const response = await app.inject({ method, url: path, ...(payload === undefined ? {} : { payload }) });
+    const response = await app.inject({
+      method,
+      url: path,
+      headers: registry.keys.admin,
+      ...(payload === undefined ? {} : { payload }),
+    });
     return { status: response.statusCode, body: response.body === '' ? undefined : response.json() };
   };
   const register = (name: string, extra: Record<string, unknown> = {}) =>
@@ -74,7 +79,7 @@ describe('model runtime API', { timeout: 120_000 }, () => {
   const stream = (name: string, signal?: AbortSignal) =>
     fetch(`${url}/api/models/${name}/invoke`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...registry.keys.admin },
       body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], stream: true }),
       ...(signal === undefined ? {} : { signal }),
     });
@@ -93,6 +98,7 @@ describe('model runtime API', { timeout: 120_000 }, () => {
     app = await buildApp({
       config: configSchema.parse({ log: { level: 'silent' } }),
       logger: createLogger({ level: 'silent' }),
+      authenticator: registry.keys.store,
       checks: [],
       modules: [modelsModule(registry.models), modelRuntimeModule(manager)],
     });

@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { configSchema, ModelRuntimeManager, registerModelSchema, silentLogger } from '@ensemble/core';
+import { configSchema, ModelRuntimeManager, newApiKeySchema, registerModelSchema, silentLogger } from '@ensemble/core';
 import { hostedProviders } from '@ensemble/providers/hosted';
 import {
   buildApp,
@@ -68,6 +68,7 @@ describe('OpenAI SDK against /v1 with a replayed OpenAI-compatible upstream', { 
     app = await buildApp({
       config: configSchema.parse({ log: { level: 'silent' } }),
       logger: createLogger({ level: 'silent' }),
+      authenticator: registry.keys.store,
       checks: [],
       modules: [
         modelsModule(registry.models),
@@ -76,7 +77,7 @@ describe('OpenAI SDK against /v1 with a replayed OpenAI-compatible upstream', { 
       ],
     });
     url = await app.listen({ port: 0, host: '127.0.0.1' });
-    client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'not-checked-yet', maxRetries: 0 });
+    client = new OpenAI({ baseURL: `${url}/v1`, apiKey: registry.keys.adminKey, maxRetries: 0 });
     await register('replay/gpt');
     await register('replay/embedder', { kind: 'embedding', options: { embeddingEncoding: 'float' } });
   });
@@ -198,7 +199,7 @@ describe('OpenAI SDK against /v1 with a replayed OpenAI-compatible upstream', { 
     replay.reply({ ...openAiStream(readChunks(fixtures, 'chat-completion.chunks.txt')), chunkDelayMs: 2 });
     const response = await fetch(`${url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...registry.keys.admin },
       body: JSON.stringify({ model: 'replay/gpt', messages: [{ role: 'user', content: 'hi' }], stream: true }),
     });
     assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
@@ -348,7 +349,7 @@ describe('OpenAI SDK against /v1 with a replayed OpenAI-compatible upstream', { 
         owned_by: 'openai-compatible',
       },
     );
-    const raw = await fetch(`${url}/v1/models/replay/gpt`);
+    const raw = await fetch(`${url}/v1/models/replay/gpt`, { headers: registry.keys.admin });
     assert.equal(((await raw.json()) as { id: string }).id, 'replay/gpt');
   });
 
@@ -359,6 +360,24 @@ describe('OpenAI SDK against /v1 with a replayed OpenAI-compatible upstream', { 
     for (const path of ['/v1/chat/completions', '/v1/embeddings', '/v1/models', '/v1/models/{name}']) {
       assert.ok(paths.includes(path), path);
     }
+  });
+
+  it('a wrong or revoked API key is the SDK’s AuthenticationError, before anything reaches the upstream', async () => {
+    const wrong = new OpenAI({ baseURL: `${url}/v1`, apiKey: `ens_${'w'.repeat(43)}`, maxRetries: 0 });
+    const isAuthenticationError = (error: unknown) =>
+      error instanceof OpenAI.AuthenticationError && error.status === 401 && error.type === 'authentication_error';
+    await assert.rejects(
+      wrong.chat.completions.create({ model: 'replay/gpt', messages: [{ role: 'user', content: 'hi' }] }),
+      isAuthenticationError,
+    );
+    await assert.rejects(wrong.models.list(), isAuthenticationError);
+
+    const { key, secret } = await registry.keys.store.create('default', newApiKeySchema.parse({ name: 'sdk' }));
+    const revocable = new OpenAI({ baseURL: `${url}/v1`, apiKey: secret, maxRetries: 0 });
+    assert.ok((await revocable.models.list()).data.length > 0);
+    await registry.keys.store.revoke('default', key.id);
+    await assert.rejects(revocable.models.list(), isAuthenticationError);
+    assert.equal(replay.requests.length, 0);
   });
 
   it('errors: unknown model 404 model_not_found, bad bodies 400 naming the param', async () => {
@@ -386,7 +405,7 @@ describe('OpenAI SDK against /v1 with a replayed OpenAI-compatible upstream', { 
     );
     const response = await fetch(`${url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...registry.keys.admin },
       body: JSON.stringify({ model: 'replay/gpt', messages: [{ role: 'wizard', content: 'hi' }] }),
     });
     assert.equal(response.status, 400);

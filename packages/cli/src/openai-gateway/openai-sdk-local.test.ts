@@ -3,7 +3,14 @@
 // upstream is this Ensemble serving the local chat and embedding models).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { configSchema, ModelRuntimeManager, registerModelSchema, silentLogger } from '@ensemble/core';
+import {
+  configSchema,
+  ModelRuntimeManager,
+  newApiKeySchema,
+  newCredentialSchema,
+  registerModelSchema,
+  silentLogger,
+} from '@ensemble/core';
 import {
   buildApp,
   createLogger,
@@ -44,6 +51,7 @@ describe('OpenAI SDK against /v1 with the built-in local models', { timeout: 600
     app = await buildApp({
       config: configSchema.parse({ log: { level: 'silent' } }),
       logger: createLogger({ level: 'silent' }),
+      authenticator: registry.keys.store,
       checks: [],
       modules: [
         modelsModule(registry.models),
@@ -52,7 +60,7 @@ describe('OpenAI SDK against /v1 with the built-in local models', { timeout: 600
       ],
     });
     url = await app.listen({ port: 0, host: '127.0.0.1' });
-    client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'not-checked-yet', maxRetries: 0 });
+    client = new OpenAI({ baseURL: `${url}/v1`, apiKey: registry.keys.adminKey, maxRetries: 0 });
   });
   after(async () => {
     await app?.close();
@@ -130,6 +138,12 @@ describe('OpenAI SDK against /v1 with the built-in local models', { timeout: 600
   });
 
   it('the openai-compatible provider works against this Ensemble’s own /v1, through invoke', async () => {
+    // The upstream is an Ensemble too: it needs a key of its own, kept as the models' credential.
+    const { secret } = await registry.keys.store.create(
+      'default',
+      newApiKeySchema.parse({ name: 'self upstream', allowedModels: [chatModel, embeddingModel] }),
+    );
+    await registry.credentials.create(newCredentialSchema.parse({ name: 'self', provider: 'ensemble', secret }));
     const self = (name: string, kind: string, providerModelId: string, options: Record<string, unknown> = {}) =>
       registry.models.register(
         registerModelSchema.parse({
@@ -138,6 +152,7 @@ describe('OpenAI SDK against /v1 with the built-in local models', { timeout: 600
           provider: 'openai-compatible',
           providerModelId,
           baseUrl: `${url}/v1`,
+          credential: 'self',
           options,
         }),
         { actor: 'test' },
@@ -148,7 +163,7 @@ describe('OpenAI SDK against /v1 with the built-in local models', { timeout: 600
     const invoke = (name: string, body: object) =>
       fetch(`${url}/api/models/${name}/invoke`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...registry.keys.admin },
         body: JSON.stringify(body),
       });
 

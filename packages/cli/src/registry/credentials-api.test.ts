@@ -11,6 +11,7 @@ import {
 import { configSchema } from '@ensemble/core';
 import { buildApp, createLogger, credentialsModule, type EnsembleApp } from '@ensemble/server';
 import { createTestDatabase, type TestDatabase } from '@ensemble/testkit';
+import { openTestKeys, type TestKeys } from '../testing/test-keys.ts';
 
 /** Every line the app logged. */
 class Lines {
@@ -23,6 +24,7 @@ class Lines {
 describe('/api/credentials against PostgreSQL', { timeout: 120_000 }, () => {
   let testDatabase: TestDatabase;
   let database: Database;
+  let keys: TestKeys;
   const logs = new Lines();
   const oldKey = randomBytes(32);
   const newKey = randomBytes(32);
@@ -32,6 +34,7 @@ describe('/api/credentials against PostgreSQL', { timeout: 120_000 }, () => {
     buildApp({
       config: configSchema.parse({}),
       logger: createLogger({ level: 'trace', destination: logs }),
+      authenticator: keys.store,
       checks: [],
       modules: [credentialsModule(new PostgresCredentialRepository(database.db, cipher))],
     });
@@ -40,6 +43,7 @@ describe('/api/credentials against PostgreSQL', { timeout: 120_000 }, () => {
     const response = await app.inject({
       method,
       url,
+      headers: keys.admin,
       ...(payload === undefined ? {} : { payload: payload as object }),
     });
     return {
@@ -53,11 +57,13 @@ describe('/api/credentials against PostgreSQL', { timeout: 120_000 }, () => {
     testDatabase = await createTestDatabase('credentials_api');
     database = createDatabase({ url: testDatabase.url });
     await runMigrations(database);
+    keys = await openTestKeys(database);
     app = await appWith(new CredentialCipher({ current: oldKey }));
   });
 
   after(async () => {
     await app?.close();
+    await keys?.store.close();
     await database?.close();
     await testDatabase?.drop();
   });

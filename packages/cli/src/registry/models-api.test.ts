@@ -4,6 +4,7 @@ import { createDatabase, type Database, PostgresModelRepository, runMigrations }
 import { configSchema } from '@ensemble/core';
 import { buildApp, createLogger, type EnsembleApp, modelsModule } from '@ensemble/server';
 import { createTestDatabase, type TestDatabase } from '@ensemble/testkit';
+import { openTestKeys, type TestKeys } from '../testing/test-keys.ts';
 
 const gpt = {
   name: 'openai/gpt-4o-mini',
@@ -19,12 +20,14 @@ const gpt = {
 describe('/api/models against PostgreSQL', { timeout: 120_000 }, () => {
   let testDatabase: TestDatabase;
   let database: Database;
+  let keys: TestKeys;
   let app: EnsembleApp;
 
   const call = async (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown) => {
     const response = await app.inject({
       method,
       url,
+      headers: keys.admin,
       ...(payload === undefined ? {} : { payload: payload as object }),
     });
     return { status: response.statusCode, body: response.body === '' ? undefined : response.json() };
@@ -34,9 +37,11 @@ describe('/api/models against PostgreSQL', { timeout: 120_000 }, () => {
     testDatabase = await createTestDatabase('models_api');
     database = createDatabase({ url: testDatabase.url });
     await runMigrations(database);
+    keys = await openTestKeys(database);
     app = await buildApp({
       config: configSchema.parse({ log: { level: 'silent' } }),
       logger: createLogger({ level: 'silent' }),
+      authenticator: keys.store,
       checks: [],
       modules: [modelsModule(new PostgresModelRepository(database.db))],
     });
@@ -44,6 +49,7 @@ describe('/api/models against PostgreSQL', { timeout: 120_000 }, () => {
 
   after(async () => {
     await app?.close();
+    await keys?.store.close();
     await database?.close();
     await testDatabase?.drop();
   });

@@ -4,10 +4,17 @@ import { fileURLToPath } from 'node:url';
 
 const bin = fileURLToPath(new URL('../../bin/ensemble.js', import.meta.url));
 
+/** The bootstrap admin key every spawned Ensemble gets, unless a test sets ENSEMBLE_ADMIN_KEY itself. */
+export const testAdminKey = 'ens_testAdminKey0123456789abcdefghijklmnopqrstu';
+
 export interface EnsembleProcess {
   child: ChildProcess;
   /** `http://127.0.0.1:<port>` once the server listens. */
   url: string;
+  /** The bootstrap admin key it was started with (`undefined` when the test unset it). */
+  adminKey: string | undefined;
+  /** `{ authorization: 'Bearer <adminKey>' }`, to spread into a request's headers. */
+  auth: Record<string, string>;
   /** Every log line printed so far (JSON lines from pino, plus anything on stderr). */
   output: () => string;
   /** Resolves with the exit code once the process ended and its output is read. */
@@ -22,16 +29,20 @@ export async function spawnEnsemble(
   env: Record<string, string | undefined>,
   { waitForListening = true, timeoutMs = 60_000 } = {},
 ): Promise<EnsembleProcess> {
-  const child = spawn(process.execPath, [bin, ...args], {
+  const fullEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    LOG_LEVEL: 'info',
+    PORT: '0',
     // Built-in models stay off unless a test asks for them: each fresh home would fetch their weights.
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      LOG_LEVEL: 'info',
-      PORT: '0',
-      ENSEMBLE_BUILT_IN_MODELS: 'off',
-      ...env,
-    },
+    ENSEMBLE_BUILT_IN_MODELS: 'off',
+    ENSEMBLE_ADMIN_KEY: testAdminKey,
+    ...env,
+  };
+  const adminKey = fullEnv.ENSEMBLE_ADMIN_KEY;
+  const child = spawn(process.execPath, [bin, ...args], {
+    // Node leaves out variables whose value is undefined, so a test can unset a default.
+    env: fullEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -66,7 +77,8 @@ export async function spawnEnsemble(
       } else await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-  return { child, url, output: () => output, exited, stop };
+  const auth: Record<string, string> = adminKey === undefined ? {} : { authorization: `Bearer ${adminKey}` };
+  return { child, url, adminKey, auth, output: () => output, exited, stop };
 }
 
 /** Runs a command to completion and returns its exit code and output. */

@@ -9,9 +9,12 @@ import {
 } from '@ensemble/adapters/postgres';
 import { createTestDatabase } from '@ensemble/testkit';
 import type { Registry } from '../registry/open-registry.ts';
+import { openTestKeys, type TestKeys } from './test-keys.ts';
 
 export interface TestRegistry extends Registry {
   database: Database;
+  /** API keys on the same database, with an admin key ready (`keys.admin` are its headers). */
+  keys: TestKeys;
   /** The lifecycle events written so far (the outbox, oldest first), optionally of one type. */
   events(type?: string): Promise<Array<{ type: string; key: string; data: Record<string, unknown> }>>;
   close(): Promise<void>;
@@ -22,8 +25,10 @@ export async function openTestRegistry(prefix: string): Promise<TestRegistry> {
   const testDatabase = await createTestDatabase(prefix);
   const database = createDatabase({ url: testDatabase.url });
   await runMigrations(database);
+  const keys = await openTestKeys(database);
   return {
     database,
+    keys,
     models: new PostgresModelRepository(database.db),
     credentials: new PostgresCredentialRepository(database.db, new CredentialCipher({ current: randomBytes(32) })),
     async events(type) {
@@ -41,6 +46,7 @@ export async function openTestRegistry(prefix: string): Promise<TestRegistry> {
         .filter((event) => type === undefined || event.type === type);
     },
     async close() {
+      await keys.store.close();
       await database.close();
       await testDatabase.drop();
     },

@@ -5,7 +5,7 @@ import { EnsembleError } from '../errors/index.ts';
  * `/v1` and `/api` handler reads the project from here, never from a constant.
  */
 export interface Principal {
-  /** The API key's id (not the secret); `null` only where authentication is off (unit tests of modules). */
+  /** The API key's id (not the secret); `null` only on the open routes (`/healthz`, `/docs`, …), which read none of this. */
   keyId: string | null;
   projectId: string;
   /** Admin keys manage keys and every project; other keys act within their project. */
@@ -20,4 +20,10 @@ export interface Principal {
 export function assertModelAllowed(principal: Principal, name: string): void {
   if (principal.allowedModels === undefined || principal.allowedModels.includes(name)) return;
   throw new EnsembleError('forbidden', `this API key may not call '${name}'`, { field: 'body.model' });
+}
+
+/** Refuses (403) what only an admin key may do, naming it: `only an admin key may create API keys`. */
+export function assertAdmin(principal: Principal, action: string): void {
+  if (principal.admin) return;
+  throw new EnsembleError('forbidden', `only an admin key may ${action}`);
 }

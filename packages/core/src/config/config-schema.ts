@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { adminKeyProblem } from '../auth/api-key.ts';
 import { declaredCredentialSchema, declaredModelSchema } from '../models/declared-models.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -118,6 +119,15 @@ export function isBase64Key(value: string): boolean {
   return atob(value).length === 32;
 }
 
+/** The bootstrap admin API key an operator chooses; its value never appears in a message. */
+const adminKey = z
+  .string()
+  .trim()
+  .superRefine((value, ctx) => {
+    const problem = adminKeyProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 /** Ensemble's whole configuration: every field has a default unless it must come from the user. */
 export const configSchema = z.strictObject({
   home: z.string().min(1).default('./.ensemble'),
@@ -212,6 +222,15 @@ export const configSchema = z.strictObject({
       previousMasterKeys: masterKeyList.default([]),
     })
     .prefault({}),
+  /** API keys (docs/security.md): every `/v1` and `/api` call presents one. */
+  auth: z
+    .strictObject({
+      /** The bootstrap admin key; unset, one is generated at first start and shown once. */
+      adminKey: adminKey.optional(),
+      /** How long a verified key is trusted from memory: the delay before a revocation reaches other instances. */
+      keyCacheTtlMs: z.coerce.number().int().min(0).max(300_000).default(5_000),
+    })
+    .prefault({}),
   /** Models reconciled into the registry at start (see docs/models.md). */
   models: z.array(declaredModelSchema).default([]),
   /** Credentials reconciled at start, by reference to the environment variable that holds each key. */
@@ -288,6 +307,14 @@ export const environmentVariables = {
   ENSEMBLE_MASTER_KEY_PREVIOUS: {
     path: 'secrets.previousMasterKeys',
     fix: 'a comma-separated list of former master keys in base64, kept until credentials are rotated',
+  },
+  ENSEMBLE_ADMIN_KEY: {
+    path: 'auth.adminKey',
+    fix: '32-256 random letters, digits or ._~+/- from a secret store (openssl rand -base64 32), or unset it to have one generated at first start',
+  },
+  API_KEY_CACHE_TTL_MS: {
+    path: 'auth.keyCacheTtlMs',
+    fix: 'milliseconds between 0 and 300000, e.g. 5000 (0 checks the database on every request)',
   },
 } as const satisfies Record<string, { path: string; fix: string }>;
 

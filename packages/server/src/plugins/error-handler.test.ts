@@ -13,9 +13,10 @@ function errorOf(body: string): OpenAiErrorBody['error'] {
 
 describe('error handler: bad input', () => {
   let app: EnsembleApp;
+  let admin: { authorization: string };
   let logs: LogCapture;
   before(async () => {
-    ({ app, logs } = await buildTestApp());
+    ({ app, logs, admin } = await buildTestApp());
   });
   after(() => app.close());
 
@@ -166,7 +167,7 @@ describe('error handler: bad input', () => {
   });
 
   test('an unknown route is 404 route_not_found, without echoing the query', async () => {
-    const response = await app.inject({ method: 'GET', url: '/v1/nothing-here?api_key=sk-secret' });
+    const response = await app.inject({ method: 'GET', url: '/v1/nothing-here?api_key=sk-secret', headers: admin });
     assert.equal(response.statusCode, 404);
     const error = errorOf(response.body);
     assert.equal(error.code, 'route_not_found');

@@ -8,6 +8,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { buildApp } from '../app.ts';
 import type { EnsembleApp } from '../app-types.ts';
 import { createLogger } from '../logger.ts';
+import { InMemoryApiKeys } from '../testing/in-memory-api-keys.ts';
 import type { MetricsOptions } from './metrics.ts';
 import { consumerLagCollector, type LagGroup } from './metrics-consumer-lag.ts';
 
@@ -19,6 +20,7 @@ const appWith = (metrics: MetricsOptions | undefined) =>
   buildApp({
     config: configSchema.parse({ log: { level: 'silent' } }),
     logger: createLogger({ level: 'silent' }),
+    authenticator: new InMemoryApiKeys(),
     checks: [],
     modules: [routes],
     ...(metrics ? { metrics } : {}),

@@ -4,6 +4,7 @@ import { configSchema, type ScaleInProtection } from '@ensemble/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { buildApp } from '../app.ts';
 import { createLogger } from '../logger.ts';
+import { InMemoryApiKeys } from '../testing/in-memory-api-keys.ts';
 
 test('routes marked scaleInProtection hold it while open, released when the response ends or the client leaves', async () => {
   const reasons: string[] = [];
@@ -38,6 +39,7 @@ test('routes marked scaleInProtection hold it while open, released when the resp
   const app = await buildApp({
     config: configSchema.parse({ log: { level: 'silent' } }),
     logger: createLogger({ level: 'silent' }),
+    authenticator: new InMemoryApiKeys(),
     checks: [],
     modules: [routes],
     scaleInProtection: protection,

@@ -1,0 +1,2 @@
+export * from './api-key-secret.ts';
+export * from './verified-key-cache.ts';

@@ -1,0 +1,125 @@
+import {
+  type AuthenticationFailure,
+  type Authenticator,
+  defaultProjectId,
+  EnsembleError,
+  isPlausibleApiKeySecret,
+  type Principal,
+  projectIdSchema,
+} from '@ensemble/core';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import fp from 'fastify-plugin';
+import { type ApiKeyScheme, bearerScheme } from '../auth/api-key-scheme.ts';
+import { ApiKeySchemes } from '../auth/api-key-schemes.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling, from the API key; handlers take the project from here. */
+    principal: Principal;
+  }
+  interface FastifyInstance {
+    /**
+     * Requires an API key, sent in `scheme`'s form, on every URL under `prefix` (e.g. `/pinecone` with
+     * `headerScheme('Api-Key')`). `/v1` and `/api` take `Authorization: Bearer` already.
+     */
+    requireApiKey(prefix: string, scheme: ApiKeyScheme): void;
+  }
+  interface FastifyContextConfig {
+    /** Only admin keys may call this route (403 for others). */
+    adminOnly?: boolean;
+  }
+}
+
+export interface AuthenticationOptions {
+  /** Checks presented keys; the CLI wires the PostgreSQL-backed store, module tests an in-memory one. */
+  authenticator: Authenticator;
+}
+
+/** The header an admin key names another project in. */
+export const projectHeader = 'x-ensemble-project';
+
+/** Open routes (`/healthz`, `/docs`) read no principal; this one may do nothing if one ever did. */
+const nobody: Principal = Object.freeze({
+  keyId: null,
+  projectId: defaultProjectId,
+  admin: false,
+  allowedModels: Object.freeze([]),
+  tags: Object.freeze([]),
+});
+
+const refusals: Record<AuthenticationFailure, string> = {
+  unknown: 'Invalid API key',
+  expired: 'This API key has expired',
+  revoked: 'This API key has been revoked',
+};
+
+/**
+ * Authenticates every request under a protected prefix before its body is read: the key from the
+ * scheme's header, the principal from the authenticator, then the project header and `adminOnly`.
+ * A 401 comes in the error shape of the URL's API family with `WWW-Authenticate`. The key itself is
+ * never logged (the logger redacts these headers) nor echoed in a message.
+ */
+async function authenticationPlugin(app: FastifyInstance, options: AuthenticationOptions): Promise<void> {
+  const { authenticator } = options;
+  const schemes = new ApiKeySchemes();
+  schemes.register('/v1', bearerScheme);
+  schemes.register('/api', bearerScheme);
+  app.decorate('requireApiKey', (prefix: string, scheme: ApiKeyScheme) => schemes.register(prefix, scheme));
+  app.decorateRequest('principal', null as unknown as Principal);
+
+  app.addHook('onRequest', async (request, reply) => {
+    // The matched route's template, not the raw URL, so no encoding of a path can slip past a prefix.
+    const scheme = schemes.resolve(request.routeOptions.url ?? request.url);
+    if (scheme === undefined) {
+      request.principal = nobody;
+      return;
+    }
+    const header = request.headers[scheme.header];
+    if (header === undefined || header === '') {
+      throw unauthorized(reply, scheme, `Missing API key: send it as ${scheme.usage}`, 'missing');
+    }
+    const secret = typeof header === 'string' ? scheme.parse(header) : undefined;
+    if (secret === undefined) {
+      throw unauthorized(reply, scheme, `The ${scheme.header} header must be ${scheme.usage}`, 'malformed');
+    }
+    const answer = isPlausibleApiKeySecret(secret)
+      ? await authenticator.authenticate(secret)
+      : ({ failure: 'unknown' } as const);
+    if ('failure' in answer) throw unauthorized(reply, scheme, refusals[answer.failure], answer.failure);
+
+    let principal = answer.principal;
+    const project = request.headers[projectHeader];
+    if (project !== undefined) principal = actingFor(principal, project);
+    if (request.routeOptions.config.adminOnly === true && !principal.admin) {
+      throw new EnsembleError('forbidden', `Only an admin key may call ${request.method} ${request.routeOptions.url}`);
+    }
+    request.principal = principal;
+  });
+}
+
+function unauthorized(reply: FastifyReply, scheme: ApiKeyScheme, message: string, reason: string): EnsembleError {
+  if (scheme.challenge !== undefined) reply.header('www-authenticate', scheme.challenge);
+  return new EnsembleError('unauthorized', message, { field: `headers.${scheme.header}`, details: { reason } });
+}
+
+/** An admin key may act on any project; any other key only on its own. */
+function actingFor(principal: Principal, header: string | string[]): Principal {
+  const field = `headers.${projectHeader}`;
+  const parsed = projectIdSchema.safeParse(header);
+  if (!parsed.success) {
+    const message = Array.isArray(header) ? 'must be sent once' : (parsed.error.issues[0]?.message ?? 'is invalid');
+    throw new EnsembleError('validation_failed', `${field}: ${message}`, { field });
+  }
+  const projectId = parsed.data;
+  if (projectId === principal.projectId) return principal;
+  if (!principal.admin) {
+    throw new EnsembleError(
+      'forbidden',
+      `This API key belongs to project '${principal.projectId}'; only an admin key may act on project '${projectId}'`,
+      { field },
+    );
+  }
+  return Object.freeze({ ...principal, projectId });
+}
+
+export default fp(authenticationPlugin, { name: 'ensemble-authentication', fastify: '5.x' });
