@@ -1,9 +1,11 @@
 import {
+  assertModelAllowed,
   EnsembleError,
   type KindExpectation,
   type ModelDescriptor,
   type ModelRepository,
   type ModelRuntimeManager,
+  type UsageRecorder,
   validationError,
 } from '@ensemble/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -18,16 +20,17 @@ import { formatGatewayError } from './gateway-error-body.ts';
 import { modelObject } from './model-object.ts';
 import { streamChatCompletion } from './stream-chat-completion.ts';
 import { toChatInput } from './to-chat-input.ts';
+import { UsageMeter } from './usage-meter.ts';
 
 export interface OpenAiGatewayModuleOptions {
   runtimes: ModelRuntimeManager;
   models: ModelRepository;
   /** Bounds a chat completion (a whole stream included); generous, since local models are slow. */
   completionTimeoutMs?: number;
+  /** Told of every chat and embeddings call (one event each, off the request path); none: not recorded. */
+  usage?: UsageRecorder;
 }
 
-// Until API keys carry a project, every /v1 call resolves models in the default project.
-const project = 'default';
 const tags = ['openai-compatible'];
 
 const chatExpectation: KindExpectation = { kinds: ['chat'], as: 'a chat model', field: 'body.model' };
@@ -43,7 +46,7 @@ const embeddingExpectation: KindExpectation = {
  * in OpenAI's exact shape, so the official SDKs raise their own error classes.
  */
 export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): FastifyPluginAsyncZod {
-  const { runtimes, models } = options;
+  const { runtimes, models, usage } = options;
   const completionTimeoutMs = options.completionTimeoutMs ?? 10 * 60_000;
   return async (app) => {
     app.registerErrorFormatter('/v1', formatGatewayError);
@@ -64,25 +67,42 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
         },
       },
       async (request, reply) => {
-        const { body } = request;
-        const { descriptor, runtime } = await runtimes.runtimeFor(project, body.model, chatExpectation);
-        const chat = requirePart(runtime.chat, descriptor);
-        const input = toChatInput(body.messages);
-        const { runnable, options: callOptions } = prepareChatCall(chat, descriptor, body);
-        reply.header('x-ensemble-model-version', String(descriptor.version));
-        if (body.stream === true) {
-          await streamChatCompletion(request, reply, {
-            runnable,
-            input,
-            options: callOptions,
-            model: descriptor.name,
-            includeUsage: body.stream_options?.include_usage === true,
-            maxDurationMs: completionTimeoutMs,
+        const { body, principal } = request;
+        const stream = body.stream === true;
+        const meter = new UsageMeter(usage, request, { endpoint: 'chat', requested: body.model, stream });
+        const signal = clientSignal(reply);
+        try {
+          assertModelAllowed(principal, body.model);
+          const { descriptor, runtime } = await runtimes.runtimeFor(principal.projectId, body.model, chatExpectation);
+          meter.target({ descriptor });
+          const chat = requirePart(runtime.chat, descriptor);
+          const input = toChatInput(body.messages);
+          const { runnable, options: callOptions } = prepareChatCall(chat, descriptor, body);
+          reply.header('x-ensemble-model-version', String(descriptor.version));
+          if (stream) {
+            await streamChatCompletion(request, reply, {
+              runnable,
+              input,
+              options: callOptions,
+              model: descriptor.name,
+              includeUsage: body.stream_options?.include_usage === true,
+              maxDurationMs: completionTimeoutMs,
+              meter,
+            });
+            return reply;
+          }
+          const answer = await runnable.invoke(input, { ...callOptions, signal });
+          const completion = chatCompletionJson(answer, descriptor.name);
+          meter.succeed({
+            inputTokens: completion.usage.prompt_tokens,
+            outputTokens: completion.usage.completion_tokens,
           });
-          return reply;
+          return completion;
+        } catch (error) {
+          if (signal.aborted) meter.clientClosed();
+          else meter.failWith(error);
+          throw error;
         }
-        const answer = await runnable.invoke(input, { ...callOptions, signal: clientSignal(reply) });
-        return chatCompletionJson(answer, descriptor.name);
       },
     );
 
@@ -96,34 +116,52 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
           body: embeddingsRequestSchema,
         },
       },
-      async (request) => {
-        const { body } = request;
-        const { descriptor, runtime } = await runtimes.runtimeFor(project, body.model, embeddingExpectation);
-        const texts = typeof body.input === 'string' ? [body.input] : body.input;
-        const vectors = await requirePart(runtime.embeddings, descriptor).embedDocuments(texts);
-        const dimensions = vectors[0]?.length ?? 0;
-        if (body.dimensions !== undefined && body.dimensions !== dimensions) {
-          throw validationError('body.dimensions', `model '${descriptor.name}' answers ${dimensions} dimensions`);
+      async (request, reply) => {
+        const { body, principal } = request;
+        const meter = new UsageMeter(usage, request, { endpoint: 'embeddings', requested: body.model, stream: false });
+        const signal = clientSignal(reply);
+        try {
+          assertModelAllowed(principal, body.model);
+          const { descriptor, runtime } = await runtimes.runtimeFor(
+            principal.projectId,
+            body.model,
+            embeddingExpectation,
+          );
+          meter.target({ descriptor });
+          const texts = typeof body.input === 'string' ? [body.input] : body.input;
+          const vectors = await requirePart(runtime.embeddings, descriptor).embedDocuments(texts);
+          const dimensions = vectors[0]?.length ?? 0;
+          if (body.dimensions !== undefined && body.dimensions !== dimensions) {
+            throw validationError('body.dimensions', `model '${descriptor.name}' answers ${dimensions} dimensions`);
+          }
+          const base64 = body.encoding_format === 'base64';
+          meter.succeed({ inputTokens: 0, outputTokens: 0 });
+          return {
+            object: 'list' as const,
+            data: vectors.map((vector, index) => ({
+              object: 'embedding' as const,
+              index,
+              embedding: base64 ? encodeEmbeddingBase64(vector) : vector,
+            })),
+            model: descriptor.name,
+            // Embedding runtimes do not report token counts yet.
+            usage: { prompt_tokens: 0, total_tokens: 0 },
+          };
+        } catch (error) {
+          if (signal.aborted) meter.clientClosed();
+          else meter.failWith(error);
+          throw error;
         }
-        const base64 = body.encoding_format === 'base64';
-        return {
-          object: 'list' as const,
-          data: vectors.map((vector, index) => ({
-            object: 'embedding' as const,
-            index,
-            embedding: base64 ? encodeEmbeddingBase64(vector) : vector,
-          })),
-          model: descriptor.name,
-          // Embedding runtimes do not report token counts yet.
-          usage: { prompt_tokens: 0, total_tokens: 0 },
-        };
       },
     );
 
-    app.get('/v1/models', { schema: { tags, summary: 'List the models (OpenAI-compatible)' } }, async () => ({
-      object: 'list' as const,
-      data: (await listModels(models)).map(modelObject),
-    }));
+    app.get('/v1/models', { schema: { tags, summary: 'List the models (OpenAI-compatible)' } }, async (request) => {
+      const { allowedModels, projectId } = request.principal;
+      const listed = await listModels(models, projectId);
+      // A key limited to some models sees only those.
+      const visible = allowedModels === undefined ? listed : listed.filter((m) => allowedModels.includes(m.name));
+      return { object: 'list' as const, data: visible.map(modelObject) };
+    });
 
     for (const depth of nameDepths) {
       const names = ['name', 'name2', 'name3'].slice(0, depth).map((param) => `:${param}`);
@@ -138,7 +176,9 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
           },
         },
         async (request) => {
-          const descriptor = await models.resolve(project, modelRefOf(request.params));
+          const ref = modelRefOf(request.params);
+          const descriptor = await models.resolve(request.principal.projectId, ref);
+          assertModelAllowed(request.principal, descriptor.name);
           if (descriptor.status === 'retired') {
             throw new EnsembleError('not_found', `model '${descriptor.name}' is retired`);
           }
@@ -150,7 +190,7 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
 }
 
 /** Every servable model of the project, page after page (the registry pages by name). */
-async function listModels(models: ModelRepository): Promise<ModelDescriptor[]> {
+async function listModels(models: ModelRepository, project: string): Promise<ModelDescriptor[]> {
   const all: ModelDescriptor[] = [];
   let after: string | undefined;
   do {

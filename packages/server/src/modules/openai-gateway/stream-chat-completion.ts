@@ -8,6 +8,7 @@ import { openAiFinishReason } from './finish-reason.ts';
 import { formatGatewayError } from './gateway-error-body.ts';
 import { OpenAiSse } from './openai-sse.ts';
 import type { ChatInput } from './to-chat-input.ts';
+import type { UsageMeter } from './usage-meter.ts';
 
 export interface StreamChatCompletionOptions {
   runnable: ChatRunnable;
@@ -17,6 +18,8 @@ export interface StreamChatCompletionOptions {
   includeUsage: boolean;
   /** The longest a stream may run. */
   maxDurationMs: number;
+  /** Told of the first chunk, the end and its usage, a mid-stream failure, a client that left. */
+  meter: UsageMeter;
 }
 
 type ToolCallDelta = {
@@ -64,7 +67,10 @@ export async function streamChatCompletion(
         sse.open({ [requestIdHeader]: request.id });
         return sse;
       },
-      begin: (sse) => sse.data(chunkOf({ role: 'assistant', content: '', refusal: null })),
+      begin: async (sse) => {
+        await sse.data(chunkOf({ role: 'assistant', content: '', refusal: null }));
+        settings.meter.firstChunk();
+      },
       chunk: async (sse, chunk) => {
         const toolCalls = toolCallDeltas(chunk);
         if (chunk.text.length > 0 || toolCalls.length > 0) {
@@ -78,10 +84,17 @@ export async function streamChatCompletion(
       },
       finish: async (sse, answer) => {
         await sse.data(chunkOf({}, openAiFinishReason(answer)));
-        if (settings.includeUsage) await sse.data({ ...base, choices: [], usage: openAiUsage(answer) });
+        const usage = openAiUsage(answer);
+        if (settings.includeUsage) await sse.data({ ...base, choices: [], usage });
         await sse.done();
+        settings.meter.succeed({ inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens });
       },
-      fail: (sse, problem) => sse.data(formatGatewayError(problem, request)),
+      fail: async (sse, problem) => {
+        settings.meter.fail(200, 'mid_stream_error');
+        await sse.data(formatGatewayError(problem, request));
+      },
     },
   });
+  // The relay returns without finishing or failing only when the client went away.
+  settings.meter.clientClosed();
 }

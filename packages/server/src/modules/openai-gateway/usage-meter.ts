@@ -1,0 +1,140 @@
+import type { ModelDescriptor, UsageEvent, UsageRecorder } from '@ensemble/core';
+import { EnsembleError } from '@ensemble/core';
+import type { FastifyRequest } from 'fastify';
+
+/** Sent as the status of a call the client abandoned (nginx's convention; nothing reached the client). */
+export const clientClosedStatus = 499;
+export const clientClosedCode = 'client_disconnected';
+
+export interface TokenCounts {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** What answered a call: the model (and route, and how many attempts it took). */
+export interface UsageTarget {
+  descriptor: Pick<ModelDescriptor, 'name' | 'version' | 'provider' | 'pricing'>;
+  route?: string | undefined;
+  attempts?: number | undefined;
+}
+
+/**
+ * Measures one gateway call and hands exactly one `UsageEvent` to the recorder when it ends —
+ * however it ends (answer, error, mid-stream failure, client gone). Later calls to `end` are
+ * ignored, so every exit path may call it without counting twice. Never throws: accounting must
+ * not break the answer.
+ */
+export class UsageMeter {
+  readonly #recorder: UsageRecorder | undefined;
+  readonly #request: FastifyRequest;
+  readonly #endpoint: UsageEvent['endpoint'];
+  readonly #requested: string;
+  readonly #stream: boolean;
+  readonly #startedAt = performance.now();
+  readonly #ts = new Date().toISOString();
+  #target: UsageTarget | undefined;
+  #route: string | null = null;
+  #attempts = 0;
+  #firstChunkMs: number | null = null;
+  #cacheHit = false;
+  #ended = false;
+
+  constructor(
+    recorder: UsageRecorder | undefined,
+    request: FastifyRequest,
+    call: { endpoint: UsageEvent['endpoint']; requested: string; stream: boolean },
+  ) {
+    this.#recorder = recorder;
+    this.#request = request;
+    this.#endpoint = call.endpoint;
+    this.#requested = call.requested;
+    this.#stream = call.stream;
+  }
+
+  /** The requested name is a route (even if no target answers). */
+  route(name: string): void {
+    this.#route = name;
+  }
+
+  target(target: UsageTarget): void {
+    this.#target = target;
+    if (target.route !== undefined) this.#route = target.route;
+    this.#attempts = target.attempts ?? Math.max(1, this.#attempts);
+  }
+
+  attempts(count: number): void {
+    this.#attempts = count;
+  }
+
+  cacheHit(): void {
+    this.#cacheHit = true;
+  }
+
+  /** The first streamed chunk has left Ensemble. */
+  firstChunk(): void {
+    this.#firstChunkMs ??= performance.now() - this.#startedAt;
+  }
+
+  /** A whole answer (or a stream that ended cleanly). */
+  succeed(tokens: TokenCounts, status = 200): void {
+    this.#end(status, null, tokens);
+  }
+
+  /** The call failed: the status sent and the error's code (or `mid_stream_error` and friends). */
+  fail(status: number, errorCode: string, tokens?: TokenCounts): void {
+    this.#end(status, errorCode, tokens);
+  }
+
+  /** A thrown error, read as the error handler will answer it. */
+  failWith(error: unknown): void {
+    if (EnsembleError.isInstance(error)) this.fail(error.httpStatus, error.code);
+    else this.fail(500, 'internal_error');
+  }
+
+  clientClosed(tokens?: TokenCounts): void {
+    this.#end(this.#firstChunkMs === null ? clientClosedStatus : 200, clientClosedCode, tokens);
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  #end(status: number, errorCode: string | null, tokens: TokenCounts | undefined): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const recorder = this.#recorder;
+    if (recorder === undefined) return;
+    try {
+      const target = this.#target;
+      const inputTokens = tokens?.inputTokens ?? 0;
+      const outputTokens = tokens?.outputTokens ?? 0;
+      const pricing = target?.descriptor.pricing;
+      recorder.record({
+        requestId: this.#request.id,
+        ts: this.#ts,
+        projectId: this.#request.principal.projectId,
+        keyId: this.#request.principal.keyId,
+        endpoint: this.#endpoint,
+        requested: this.#requested,
+        route: this.#route,
+        target: target === undefined ? null : `${target.descriptor.name}@${target.descriptor.version}`,
+        provider: target?.descriptor.provider ?? null,
+        inputTokens,
+        outputTokens,
+        costUsd:
+          pricing === undefined
+            ? null
+            : (inputTokens * pricing.inputPerMillionTokens + outputTokens * pricing.outputPerMillionTokens) / 1e6,
+        latencyMs: performance.now() - this.#startedAt,
+        timeToFirstTokenMs: this.#firstChunkMs,
+        stream: this.#stream,
+        status,
+        errorCode,
+        cacheHit: this.#cacheHit,
+        attempts: this.#attempts,
+      });
+    } catch (error) {
+      this.#request.log.warn({ err: error }, 'usage not recorded');
+    }
+  }
+}
