@@ -47,6 +47,17 @@ describe('ensemble start: the bootstrap admin key', { timeout: 240_000 }, () => 
       const { error } = (await refused.json()) as { error: { type: string; code: string; param: string } };
       assert.deepEqual([error.type, error.code], ['authentication_error', 'unauthorized']);
       assert.equal((await projects(first.url, `Bearer ${secret}`)).status, 200);
+
+      const created = await fetch(`${first.url}/api/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'an application' }),
+      });
+      assert.equal(created.status, 201);
+      const appKey = ((await created.json()) as { secret: string }).secret;
+      const listed = await fetch(`${first.url}/api/keys`, { headers: { authorization: `Bearer ${appKey}` } });
+      assert.equal(listed.status, 200, 'the new key works');
+      assert.ok(!first.output().includes(appKey), 'a created key is never logged');
     } finally {
       assert.equal(await first.stop(), 0, first.output());
     }

@@ -11,6 +11,7 @@ export { listen } from './listen.ts';
 export { type CreateLoggerOptions, createLogger, redactedPaths, redactUrl } from './logger.ts';
 export { type ArtifactsModuleOptions, artifactsModule } from './modules/artifacts/artifacts-module.ts';
 export { credentialsModule } from './modules/credentials/credentials-module.ts';
+export { keysModule } from './modules/keys/keys-module.ts';
 export {
   type ModelRuntimeModuleOptions,
   modelRuntimeModule,

@@ -50,7 +50,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
         logger,
         authenticator: keys,
         checks: platform.checks,
-        modules: serverModules(platform, registry, runtimes.manager, { artifacts: runtimes.artifacts, config }),
+        modules: serverModules(platform, registry, runtimes.manager, { artifacts: runtimes.artifacts, config }, keys),
         scaleInProtection: platform.protection,
         metrics: serverMetrics(platform, logger),
         version,

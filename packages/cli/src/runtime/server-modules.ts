@@ -1,9 +1,10 @@
 import { PostgresProjectRepository } from '@ensemble/adapters/postgres';
-import type { ArtifactStore, EnsembleConfig, ModelRuntimeManager } from '@ensemble/core';
+import type { ApiKeyStore, ArtifactStore, EnsembleConfig, ModelRuntimeManager } from '@ensemble/core';
 import {
   artifactsModule,
   credentialsModule,
   type EnsembleModule,
+  keysModule,
   modelRuntimeModule,
   modelsModule,
   openAiGatewayModule,
@@ -18,9 +19,11 @@ export function serverModules(
   registry: Registry,
   runtimes: ModelRuntimeManager,
   uploads: { artifacts: ArtifactStore; config: EnsembleConfig },
+  keys: ApiKeyStore,
 ): EnsembleModule[] {
   return [
     projectsModule(new PostgresProjectRepository(platform.database.db)),
+    keysModule(keys),
     modelsModule(registry.models),
     credentialsModule(registry.credentials),
     modelRuntimeModule(runtimes),
