@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { configSchema, ModelRuntimeManager, registerModelSchema, silentLogger } from '@ensemble/core';
+import { configSchema, ModelRuntimeManager, newApiKeySchema, registerModelSchema, silentLogger } from '@ensemble/core';
 import { openAiCompatibleProvider } from '@ensemble/providers/hosted';
 import { buildApp, createLogger, type EnsembleApp, modelRuntimeModule, modelsModule } from '@ensemble/server';
 import { readChunks, readFixture } from '../../../providers/src/shared/testing/fixtures.ts';
@@ -55,11 +55,16 @@ describe('model runtime API', { timeout: 120_000 }, () => {
   let app: EnsembleApp;
   let url: string;
 
-  const call = async (method: 'GET' | 'POST', path: string, payload?: object) => {
+  const call = async (
+    method: 'GET' | 'POST',
+    path: string,
+    payload?: object,
+    headers: Record<string, string> = registry.keys.admin,
+  ) => {
     const response = await app.inject({
       method,
       url: path,
-      headers: registry.keys.admin,
+      headers,
       ...(payload === undefined ? {} : { payload }),
     });
     return { status: response.statusCode, body: response.body === '' ? undefined : response.json() };
@@ -215,6 +220,37 @@ describe('model runtime API', { timeout: 120_000 }, () => {
     assert.deepEqual(body.embeddings, [[0.0125, -0.03125, 0.5, -0.75]]);
     assert.equal(body.dimensions, 4);
     assert.equal(body.model, 'vllm/embedder');
+  });
+
+  it('a key limited to some models invokes those (versions and aliases too) and gets 403 for others', async () => {
+    const { secret } = await registry.keys.store.create(
+      'default',
+      newApiKeySchema.parse({ name: 'qwen only', allowedModels: ['vllm/qwen'] }),
+    );
+    const limited = { authorization: `Bearer ${secret}` };
+    for (const ref of ['vllm/qwen', 'vllm/qwen@1', 'vllm/qwen:production']) {
+      replay.reply(jsonBody(readFixture(openAiFixtures, 'chat-completion.json')));
+      const answer = await call(
+        'POST',
+        `/api/models/${ref}/invoke`,
+        { messages: [{ role: 'user', content: 'hi' }] },
+        limited,
+      );
+      assert.equal(answer.status, 200, ref);
+    }
+    replay.requests.length = 0;
+    for (const [path, payload] of [
+      ['/api/models/vllm/embedder/invoke', { input: 'hello' }],
+      ['/api/models/vllm/nope/invoke', { input: 'hello' }],
+      ['/api/models/vllm/embedder/deploy', undefined],
+      ['/api/models/vllm/embedder/health', undefined],
+    ] as const) {
+      const refused = await call('POST', path, payload, limited);
+      assert.equal(refused.status, 403, path);
+      assert.equal(refused.body.error.type, 'permission_error');
+      assert.equal(refused.body.error.param, 'params.name');
+    }
+    assert.equal(replay.requests.length, 0, 'nothing reached the upstream');
   });
 
   it('answers a body for another kind, unknown models and bad bodies with clear errors', async () => {

@@ -8,7 +8,7 @@ import {
   PostgresCredentialRepository,
   runMigrations,
 } from '@ensemble/adapters/postgres';
-import { configSchema } from '@ensemble/core';
+import { configSchema, newApiKeySchema } from '@ensemble/core';
 import { buildApp, createLogger, credentialsModule, type EnsembleApp } from '@ensemble/server';
 import { createTestDatabase, type TestDatabase } from '@ensemble/testkit';
 import { openTestKeys, type TestKeys } from '../testing/test-keys.ts';
@@ -92,6 +92,13 @@ describe('/api/credentials against PostgreSQL', { timeout: 120_000 }, () => {
   it('rotates to a new master key over HTTP; the old key is then unnecessary', async () => {
     await app.close();
     app = await appWith(new CredentialCipher({ current: newKey, previous: [oldKey] }));
+    const { secret: memberSecret } = await keys.store.create('default', newApiKeySchema.parse({ name: 'member' }));
+    const asMember = await app.inject({
+      method: 'POST',
+      url: '/api/credentials/rotate',
+      headers: { authorization: `Bearer ${memberSecret}` },
+    });
+    assert.equal(asMember.statusCode, 403, 'rotation touches every project: admin keys only');
     const rotated = await call('POST', '/api/credentials/rotate');
     assert.equal(rotated.status, 200, rotated.text);
     assert.deepEqual(rotated.body, { rotated: 1, total: 1 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createDatabase, type Database, PostgresModelRepository, runMigrations } from '@ensemble/adapters/postgres';
-import { configSchema } from '@ensemble/core';
+import { configSchema, newApiKeySchema } from '@ensemble/core';
 import { buildApp, createLogger, type EnsembleApp, modelsModule } from '@ensemble/server';
 import { createTestDatabase, type TestDatabase } from '@ensemble/testkit';
 import { openTestKeys, type TestKeys } from '../testing/test-keys.ts';
@@ -23,11 +23,16 @@ describe('/api/models against PostgreSQL', { timeout: 120_000 }, () => {
   let keys: TestKeys;
   let app: EnsembleApp;
 
-  const call = async (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown) => {
+  const call = async (
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    url: string,
+    payload?: unknown,
+    headers: Record<string, string> = keys.admin,
+  ) => {
     const response = await app.inject({
       method,
       url,
-      headers: keys.admin,
+      headers,
       ...(payload === undefined ? {} : { payload: payload as object }),
     });
     return { status: response.statusCode, body: response.body === '' ? undefined : response.json() };
@@ -72,7 +77,11 @@ describe('/api/models against PostgreSQL', { timeout: 120_000 }, () => {
     const missing = await call('GET', '/api/models/openai/unknown');
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.code, 'not_found');
-    assert.equal((await call('GET', '/api/models/openai/gpt-4o-mini?project=nope')).status, 404);
+    const elsewhere = { ...keys.admin, 'x-ensemble-project': 'nope' };
+    assert.equal((await call('GET', '/api/models/openai/gpt-4o-mini', undefined, elsewhere)).status, 404);
+    const leftover = await call('GET', '/api/models/openai/gpt-4o-mini?project=default');
+    assert.equal(leftover.status, 400, 'a project in the query is refused, not ignored');
+    assert.equal(leftover.body.error.param, 'querystring.project');
   });
 
   it('validates everything and names the field', async () => {
@@ -211,7 +220,7 @@ describe('/api/models against PostgreSQL', { timeout: 120_000 }, () => {
     assert.deepEqual(await only('provider=local'), ['local/lid', 'local/minilm']);
     assert.deepEqual(await only('kind=embedding'), ['local/minilm']);
     assert.deepEqual(await only('tag=builtin&kind=classifier'), ['local/lid']);
-    assert.deepEqual(await only('project=default&status=registered&provider=openai'), ['openai/gpt-4o-mini']);
+    assert.deepEqual(await only('status=registered&provider=openai'), ['openai/gpt-4o-mini']);
 
     const patched = await call('PATCH', '/api/models/local/minilm', { description: 'MiniLM', status: 'ready' });
     assert.equal(patched.body.description, 'MiniLM');
@@ -234,5 +243,30 @@ describe('/api/models against PostgreSQL', { timeout: 120_000 }, () => {
     for (const id of ['Model', 'ModelVersion', 'NewModel', 'ModelList', 'AliasMove']) {
       assert.ok(document.components.schemas[id], id);
     }
+  });
+
+  it("keeps each project's models to itself: the key's project, or an admin key's x-ensemble-project", async () => {
+    await database.pool.query(`insert into projects (id, name) values ('team-a', 'Team A')`);
+    const teamAdmin = { ...keys.admin, 'x-ensemble-project': 'team-a' };
+    const registered = await call('POST', '/api/models', { ...gpt, name: 'team/private' }, teamAdmin);
+    assert.equal(registered.status, 201, JSON.stringify(registered.body));
+    assert.equal(registered.body.projectId, 'team-a');
+    assert.equal(registered.body.createdBy, keys.adminKeyId, 'the change is attributed to the key');
+
+    const { secret } = await keys.store.create('team-a', newApiKeySchema.parse({ name: 'team member' }));
+    const member = { authorization: `Bearer ${secret}` };
+    const teamNames = (await call('GET', '/api/models', undefined, member)).body.data.map(
+      (m: { name: string }) => m.name,
+    );
+    assert.deepEqual(teamNames, ['team/private']);
+    assert.equal((await call('GET', '/api/models/team/private')).status, 404, 'not in the default project');
+    assert.equal(
+      (await call('GET', '/api/models', undefined, { ...member, 'x-ensemble-project': 'default' })).status,
+      403,
+    );
+
+    const withProject = await call('POST', '/api/models', { ...gpt, name: 'team/other', projectId: 'default' }, member);
+    assert.equal(withProject.status, 400, 'the body names no project');
+    assert.equal(withProject.body.error.param, 'body.projectId');
   });
 });

@@ -7,11 +7,12 @@ export interface TestKeys {
   /** `{ authorization: 'Bearer <an admin key of the default project>' }`. */
   admin: { authorization: string };
   adminKey: string;
+  adminKeyId: string;
 }
 
 /** The PostgreSQL key store on a test database, with one admin key of the default project. */
 export async function openTestKeys(database: Database): Promise<TestKeys> {
   const store = new PostgresApiKeyStore(database.db);
-  const { secret } = await store.create('default', newApiKeySchema.parse({ name: 'test admin', admin: true }));
-  return { store, admin: { authorization: `Bearer ${secret}` }, adminKey: secret };
+  const { key, secret } = await store.create('default', newApiKeySchema.parse({ name: 'test admin', admin: true }));
+  return { store, admin: { authorization: `Bearer ${secret}` }, adminKey: secret, adminKeyId: key.id };
 }

@@ -16,10 +16,18 @@ export interface Principal {
   tags: readonly string[];
 }
 
-/** Refuses (403) a call to a model or route the key is not allowed to use; names are compared exactly. */
-export function assertModelAllowed(principal: Principal, name: string): void {
-  if (principal.allowedModels === undefined || principal.allowedModels.includes(name)) return;
-  throw new EnsembleError('forbidden', `this API key may not call '${name}'`, { field: 'body.model' });
+/**
+ * Refuses (403) a call to a model or route the key is not allowed to use. `name` is what the caller
+ * asked for; a listed name allows its versions and aliases too (`m` allows `m@2` and `m:prod`), while
+ * listing `m:prod` allows that alias only. Names are compared exactly otherwise. `field` is where the
+ * request named it.
+ */
+export function assertModelAllowed(principal: Principal, name: string, field = 'body.model'): void {
+  const allowed = principal.allowedModels;
+  if (allowed === undefined || allowed.includes(name)) return;
+  const separator = Math.max(name.lastIndexOf('@'), name.lastIndexOf(':'));
+  if (separator > 0 && allowed.includes(name.slice(0, separator))) return;
+  throw new EnsembleError('forbidden', `this API key may not call '${name}'`, { field });
 }
 
 /** Refuses (403) what only an admin key may do, naming it: `only an admin key may create API keys`. */

@@ -1,4 +1,4 @@
-import { credentialNameSchema, newCredentialSchema, projectIdSchema } from '@ensemble/core';
+import { credentialNameSchema, newCredentialSchema } from '@ensemble/core';
 import { z } from 'zod';
 
 /** What the API shows of a credential: never the secret, at most a hint like `sk-…abcd`. */
@@ -18,19 +18,20 @@ export const credentialListSchema = z
   .object({ data: z.array(credentialSchema), nextCursor: z.string().nullable() })
   .meta({ id: 'CredentialList' });
 
-export const newCredentialBodySchema = newCredentialSchema.meta({
+export const newCredentialBodySchema = newCredentialSchema.omit({ projectId: true }).meta({
   id: 'NewCredential',
-  description: 'The secret is encrypted at rest and never returned or logged',
+  description:
+    "The secret is encrypted at rest and never returned or logged. The credential belongs to the caller's project.",
 });
 
 export const listCredentialsQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   after: z.string().max(1000).optional(),
-  project: projectIdSchema.optional(),
 });
 
 export const credentialParamsSchema = z.strictObject({ name: credentialNameSchema });
-export const credentialQuerySchema = z.strictObject({ project: projectIdSchema.default('default') });
+/** No query parameters: the project is the API key's (an admin key may name another in `x-ensemble-project`). */
+export const credentialQuerySchema = z.strictObject({});
 
 export const rotationSchema = z
   .object({

@@ -16,7 +16,7 @@ const errors = { 400: openAiErrorBodySchema, 404: openAiErrorBodySchema, 503: op
 const tags = ['credentials'];
 
 /**
- * `/api/credentials`: provider API keys, write-only. Bodies here are never logged (Fastify logs none,
+ * `/api/credentials`: provider API keys of the caller's project, write-only. Bodies here are never logged (Fastify logs none,
  * and `secret` is redacted wherever it appears in a log line).
  */
 export function credentialsModule(credentials: CredentialRepository): FastifyPluginAsyncZod {
@@ -32,11 +32,11 @@ export function credentialsModule(credentials: CredentialRepository): FastifyPlu
         },
       },
       async (request) => {
-        const { limit, after, project } = request.query;
+        const { limit, after } = request.query;
         const page = await credentials.list({
           limit,
+          projectId: request.principal.projectId,
           ...(after === undefined ? {} : { after }),
-          ...(project === undefined ? {} : { projectId: project }),
         });
         return { data: page.items.map(credentialJson), nextCursor: page.nextCursor ?? null };
       },
@@ -52,15 +52,20 @@ export function credentialsModule(credentials: CredentialRepository): FastifyPlu
           response: { 201: credentialSchema, 409: openAiErrorBodySchema, ...errors },
         },
       },
-      async (request, reply) => reply.code(201).send(credentialJson(await credentials.create(request.body))),
+      async (request, reply) => {
+        const credential = await credentials.create({ ...request.body, projectId: request.principal.projectId });
+        return reply.code(201).send(credentialJson(credential));
+      },
     );
 
     app.post(
       '/api/credentials/rotate',
       {
+        // Every project's credentials at once.
+        config: { adminOnly: true },
         schema: {
           tags,
-          summary: 'Re-encrypt every credential under the current master key',
+          summary: 'Re-encrypt every credential under the current master key (admin keys only)',
           description:
             'Run after setting a new ENSEMBLE_MASTER_KEY with the old one in ENSEMBLE_MASTER_KEY_PREVIOUS; then the old key can go.',
           response: { 200: rotationSchema, ...errors },
@@ -80,7 +85,7 @@ export function credentialsModule(credentials: CredentialRepository): FastifyPlu
           response: { 200: credentialSchema, ...errors },
         },
       },
-      async (request) => credentialJson(await credentials.get(request.query.project, request.params.name)),
+      async (request) => credentialJson(await credentials.get(request.principal.projectId, request.params.name)),
     );
 
     app.delete(
@@ -95,7 +100,7 @@ export function credentialsModule(credentials: CredentialRepository): FastifyPlu
         },
       },
       async (request, reply) => {
-        await credentials.delete(request.query.project, request.params.name);
+        await credentials.delete(request.principal.projectId, request.params.name);
         return reply.code(204).send(null);
       },
     );

@@ -1,4 +1,5 @@
 import {
+  assertModelAllowed,
   type ChangeContext,
   EnsembleError,
   type KindExpectation,
@@ -9,8 +10,15 @@ import {
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { openAiErrorBodySchema } from '../../errors/openai-error-body.ts';
-import { modelNameOf, modelParamsSchema, modelPath, modelRefOf, nameDepths } from '../models/model-name-params.ts';
-import { projectQuerySchema } from '../models/model-schemas.ts';
+import {
+  modelNameOf,
+  modelParamsSchema,
+  modelPath,
+  modelRefOf,
+  type NameSegments,
+  nameDepths,
+} from '../models/model-name-params.ts';
+import { noQuerySchema } from '../models/model-schemas.ts';
 import { chatCallOptions, chatInput, finishReasonOf, roundMs, usageOf } from './chat-call.ts';
 import { clientSignal } from './client-signal.ts';
 import {
@@ -44,8 +52,16 @@ const inputExpectation: KindExpectation = {
   field: 'body.input',
 };
 
+/** Who changed what: the API key that asked (its id), and the request id to trace the change. */
 function changeContext(request: FastifyRequest): ChangeContext {
-  return { actor: 'api', traceId: request.id };
+  return { actor: request.principal.keyId ?? 'api', traceId: request.id };
+}
+
+/** The model a URL names, if the caller's key may use it (403 otherwise). */
+function allowedName(request: FastifyRequest<{ Params: NameSegments }>): string {
+  const name = modelNameOf(request.params);
+  assertModelAllowed(request.principal, name, 'params.name');
+  return name;
 }
 
 /** Which operation a body asks for; a body that mixes them, or asks for neither, is a 400. */
@@ -80,7 +96,8 @@ function healthJson(report: ModelHealthReport) {
 /**
  * `/api/models/{name}/invoke`, `…/deploy`, `…/undeploy`, `…/health`: calling the registry's models
  * through their runtimes. Names are written raw in the path (`/api/models/local/all-minilm-l6-v2/invoke`);
- * invoke takes a ref (`…@2/invoke`, `…:production/invoke`).
+ * invoke takes a ref (`…@2/invoke`, `…:production/invoke`). The project is the API key's; a key
+ * limited to some models may invoke only those (403).
  */
 export function modelRuntimeModule(
   manager: ModelRuntimeManager,
@@ -109,19 +126,18 @@ export function modelRuntimeModule(
               '`{embeddings, dimensions}`. Classifier: `{input}` → `{results}` (labels best first). A body for ' +
               'another kind is a 400.',
             params,
-            querystring: projectQuerySchema,
+            querystring: noQuerySchema,
             body: invokeBodySchema,
             response: { 200: invokeResultSchema, ...errors },
           },
         },
         async (request, reply) => {
-          const { body } = request;
+          const { body, principal } = request;
+          const ref = modelRefOf(request.params);
+          // Before anything is looked up, so a key learns nothing about models it may not call.
+          assertModelAllowed(principal, ref, 'params.name');
           const expectation = expectationOf(body);
-          const { descriptor, runtime } = await manager.runtimeFor(
-            request.query.project,
-            modelRefOf(request.params),
-            expectation,
-          );
+          const { descriptor, runtime } = await manager.runtimeFor(principal.projectId, ref, expectation);
           const model = { model: descriptor.name, version: descriptor.version };
           const started = performance.now();
 
@@ -178,16 +194,13 @@ export function modelRuntimeModule(
             description:
               'Status goes `deploying`, then `ready`; on failure `failed` with the reason, and the error is the answer.',
             params,
-            querystring: projectQuerySchema,
+            querystring: noQuerySchema,
             response: { 200: deployResultSchema, ...errors },
           },
         },
         async (request) => {
-          const deployed = await manager.deploy(
-            request.query.project,
-            modelNameOf(request.params),
-            changeContext(request),
-          );
+          const name = allowedName(request);
+          const deployed = await manager.deploy(request.principal.projectId, name, changeContext(request));
           return {
             projectId: deployed.projectId,
             name: deployed.name,
@@ -206,14 +219,14 @@ export function modelRuntimeModule(
             summary: 'Undeploy a model: free what its runtimes hold',
             description: 'Status goes back to `registered` (a retired model stays retired).',
             params,
-            querystring: projectQuerySchema,
+            querystring: noQuerySchema,
             response: { 200: deployResultSchema, ...errors },
           },
         },
         async (request) => {
           const model = await manager.undeploy(
-            request.query.project,
-            modelNameOf(request.params),
+            request.principal.projectId,
+            allowedName(request),
             changeContext(request),
           );
           return { projectId: model.projectId, name: model.name, version: model.version, status: model.status };
@@ -228,11 +241,11 @@ export function modelRuntimeModule(
             tags,
             summary: "A model's last health checks (latency, last error), per loaded version",
             params,
-            querystring: projectQuerySchema,
+            querystring: noQuerySchema,
             response: { 200: healthReportSchema, ...errors },
           },
         },
-        async (request) => healthJson(await manager.healthReport(request.query.project, modelNameOf(request.params))),
+        async (request) => healthJson(await manager.healthReport(request.principal.projectId, allowedName(request))),
       );
 
       app.post(
@@ -244,12 +257,12 @@ export function modelRuntimeModule(
             tags,
             summary: 'Check a model now (loading it if needed)',
             params,
-            querystring: projectQuerySchema,
+            querystring: noQuerySchema,
             response: { 200: healthReportSchema, ...errors },
           },
         },
         async (request) =>
-          healthJson(await manager.health(request.query.project, modelNameOf(request.params), changeContext(request))),
+          healthJson(await manager.health(request.principal.projectId, allowedName(request), changeContext(request))),
       );
     }
   };

@@ -6,7 +6,6 @@ import {
   modelPricingSchema,
   modelStatusSchema,
   newModelVersionSchema,
-  projectIdSchema,
   providerIdSchema,
   registerModelSchema,
   updateModelSchema,
@@ -81,31 +80,34 @@ export const aliasHistorySchema = z
 
 const limit = z.coerce.number().int().min(1).max(200).default(50);
 
-/** Which project a name belongs to; names are unique per project. */
-export const projectQuerySchema = z.strictObject({ project: projectIdSchema.default('default') });
+/**
+ * Routes that take no query parameters still refuse unknown ones: a leftover `?project=` must not be
+ * ignored silently (the project comes from the API key, or an admin key's `x-ensemble-project`).
+ */
+export const noQuerySchema = z.strictObject({});
 
 export const listModelsQuerySchema = z.strictObject({
   limit,
   after: z.string().max(1000).optional(),
-  project: projectIdSchema.optional(),
   kind: modelKindSchema.optional(),
   provider: providerIdSchema.optional(),
   tag: z.string().min(1).max(63).optional(),
   status: modelStatusSchema.optional(),
 });
 
-export const deleteModelQuerySchema = projectQuerySchema.extend({
+export const deleteModelQuerySchema = z.strictObject({
   purge: z
     .enum(['true', 'false'])
     .default('false')
     .transform((value) => value === 'true'),
 });
 
-export const listVersionsQuerySchema = projectQuerySchema.extend({ limit, after: versionNumberSchema.optional() });
+export const listVersionsQuerySchema = z.strictObject({ limit, after: versionNumberSchema.optional() });
 
-export const historyQuerySchema = projectQuerySchema.extend({ limit });
+export const historyQuerySchema = z.strictObject({ limit });
 
-export const registerModelBodySchema = registerModelSchema.meta({ id: 'NewModel' });
+/** The project is the caller's (the API key's, or an admin key's `x-ensemble-project`), never the body's. */
+export const registerModelBodySchema = registerModelSchema.omit({ projectId: true }).meta({ id: 'NewModel' });
 export const updateModelBodySchema = updateModelSchema.meta({ id: 'ModelPatch' });
 export const newVersionBodySchema = newModelVersionSchema.meta({ id: 'NewModelVersion' });
 

@@ -20,7 +20,7 @@ import {
   modelVersionSchema,
   moveAliasBodySchema,
   newVersionBodySchema,
-  projectQuerySchema,
+  noQuerySchema,
   registerModelBodySchema,
   replaceAliasesBodySchema,
   updateModelBodySchema,
@@ -31,14 +31,15 @@ const errors = { 400: openAiErrorBodySchema, 404: openAiErrorBodySchema, 503: op
 const writeErrors = { ...errors, 409: openAiErrorBodySchema };
 const tags = ['models'];
 
-/** Who changed what: the request id traces the change; the actor becomes the caller once auth exists. */
+/** Who changed what: the API key that asked (its id), and the request id to trace the change. */
 function changeContext(request: FastifyRequest): ChangeContext {
-  return { actor: 'api', traceId: request.id };
+  return { actor: request.principal.keyId ?? 'api', traceId: request.id };
 }
 
 /**
  * `/api/models`: the registry. A name may be written raw in the path (`/api/models/openai/gpt-4o-mini`);
- * reads take a ref (`…/gpt-4o-mini@2`, `…:production`). `?project=` picks the project (`default`).
+ * reads take a ref (`…/gpt-4o-mini@2`, `…:production`). The project is the API key's (an admin key may
+ * name another in `x-ensemble-project`).
  */
 export function modelsModule(models: ModelRepository): FastifyPluginAsyncZod {
   return async (app) => {
@@ -54,11 +55,11 @@ export function modelsModule(models: ModelRepository): FastifyPluginAsyncZod {
         },
       },
       async (request) => {
-        const { project, after, kind, provider, tag, status, limit } = request.query;
+        const { after, kind, provider, tag, status, limit } = request.query;
         const page = await models.list({
           limit,
+          projectId: request.principal.projectId,
           ...(after === undefined ? {} : { after }),
-          ...(project === undefined ? {} : { projectId: project }),
           ...(kind === undefined ? {} : { kind }),
           ...(provider === undefined ? {} : { provider }),
           ...(tag === undefined ? {} : { tag }),
@@ -79,7 +80,10 @@ export function modelsModule(models: ModelRepository): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) => {
-        const model = await models.register(request.body, changeContext(request));
+        const model = await models.register(
+          { ...request.body, projectId: request.principal.projectId },
+          changeContext(request),
+        );
         return reply.code(201).send(modelJson(model));
       },
     );
@@ -99,11 +103,11 @@ export function modelsModule(models: ModelRepository): FastifyPluginAsyncZod {
             summary: 'Get a model',
             description: 'The name may carry a version (`name@3`) or an alias (`name:production`).',
             params,
-            querystring: projectQuerySchema,
+            querystring: noQuerySchema,
             response: { 200: modelSchema, ...errors },
           },
         },
-        async (request) => modelJson(await models.resolve(request.query.project, modelRefOf(request.params))),
+        async (request) => modelJson(await models.resolve(request.principal.projectId, modelRefOf(request.params))),
       );
 
       app.patch(
@@ -115,7 +119,7 @@ export function modelsModule(models: ModelRepository): FastifyPluginAsyncZod {
             summary: "Change a model's description, tags or status",
             description: 'The spec changes only by creating a version (`POST …/versions`).',
             params,
-            querystring: projectQuerySchema,
+            querystring: noQuerySchema,
             body: updateModelBodySchema,
             response: { 200: modelSchema, ...errors },
           },
@@ -123,7 +127,7 @@ export function modelsModule(models: ModelRepository): FastifyPluginAsyncZod {
         async (request) =>
           modelJson(
             await models.update(
-              request.query.project,
+              request.principal.projectId,
               modelNameOf(request.params),
               request.body,
               changeContext(request),
@@ -146,12 +150,12 @@ export function modelsModule(models: ModelRepository): FastifyPluginAsyncZod {
         },
         async (request, reply) => {
           const name = modelNameOf(request.params);
-          const { project, purge } = request.query;
-          if (purge) {
-            await models.purge(project, name, changeContext(request));
+          const { projectId } = request.principal;
+          if (request.query.purge) {
+            await models.purge(projectId, name, changeContext(request));
             return reply.code(204).send(null);
           }
-          return modelJson(await models.setStatus(project, name, 'retired', changeContext(request)));
+          return modelJson(await models.setStatus(projectId, name, 'retired', changeContext(request)));
         },
       );
 
@@ -168,8 +172,8 @@ export function modelsModule(models: ModelRepository): FastifyPluginAsyncZod {
           },
         },
         async (request) => {
-          const { project, limit, after } = request.query;
-          const page = await models.listVersions(project, modelNameOf(request.params), {
+          const { limit, after } = request.query;
+          const page = await models.listVersions(request.principal.projectId, modelNameOf(request.params), {
             limit,
             ...(after === undefined ? {} : { after }),
           });
@@ -187,14 +191,14 @@ export function modelsModule(models: ModelRepository): FastifyPluginAsyncZod {
             description:
               'Fields left out are copied from `from` (the newest version by default); `null` removes an optional field.',
             params,
-            querystring: projectQuerySchema,
+            querystring: noQuerySchema,
             body: newVersionBodySchema,
             response: { 201: modelVersionSchema, ...writeErrors },
           },
         },
         async (request, reply) => {
           const version = await models.createVersion(
-            request.query.project,
+            request.principal.projectId,
             modelNameOf(request.params),
             request.body,
             changeContext(request),
@@ -211,13 +215,13 @@ export function modelsModule(models: ModelRepository): FastifyPluginAsyncZod {
             tags,
             summary: 'Get one version',
             params: modelParamsSchema(depth, versionParamsShape),
-            querystring: projectQuerySchema,
+            querystring: noQuerySchema,
             response: { 200: modelVersionSchema, ...errors },
           },
         },
         async (request) =>
           versionJson(
-            await models.getVersion(request.query.project, modelNameOf(request.params), request.params.version),
+            await models.getVersion(request.principal.projectId, modelNameOf(request.params), request.params.version),
           ),
       );
 
@@ -229,12 +233,12 @@ export function modelsModule(models: ModelRepository): FastifyPluginAsyncZod {
             tags,
             summary: "List a model's aliases",
             params,
-            querystring: projectQuerySchema,
+            querystring: noQuerySchema,
             response: { 200: modelAliasListSchema, ...errors },
           },
         },
         async (request) => ({
-          data: (await models.listAliases(request.query.project, modelNameOf(request.params))).map(aliasJson),
+          data: (await models.listAliases(request.principal.projectId, modelNameOf(request.params))).map(aliasJson),
         }),
       );
 
@@ -247,14 +251,14 @@ export function modelsModule(models: ModelRepository): FastifyPluginAsyncZod {
             summary: 'Set all aliases at once',
             description: 'One transaction: the aliases become exactly the given map; those left out are deleted.',
             params,
-            querystring: projectQuerySchema,
+            querystring: noQuerySchema,
             body: replaceAliasesBodySchema,
             response: { 200: modelAliasListSchema, ...writeErrors },
           },
         },
         async (request) => {
           const aliases = await models.replaceAliases(
-            request.query.project,
+            request.principal.projectId,
             modelNameOf(request.params),
             request.body,
             changeContext(request),
@@ -273,7 +277,7 @@ export function modelsModule(models: ModelRepository): FastifyPluginAsyncZod {
             description:
               'One atomic update, recorded in the history. With `expectedVersion` it is a compare-and-set (409 if the alias moved).',
             params: aliasParams,
-            querystring: projectQuerySchema,
+            querystring: noQuerySchema,
             body: moveAliasBodySchema,
             response: { 200: modelAliasSchema, ...writeErrors },
           },
@@ -281,7 +285,7 @@ export function modelsModule(models: ModelRepository): FastifyPluginAsyncZod {
         async (request) => {
           const { version, expectedVersion } = request.body;
           const alias = await models.moveAlias(
-            request.query.project,
+            request.principal.projectId,
             modelNameOf(request.params),
             request.params.alias,
             version,
@@ -299,13 +303,13 @@ export function modelsModule(models: ModelRepository): FastifyPluginAsyncZod {
             tags,
             summary: 'Delete an alias',
             params: aliasParams,
-            querystring: projectQuerySchema,
+            querystring: noQuerySchema,
             response: { 204: z.null().meta({ description: 'Deleted' }), ...errors },
           },
         },
         async (request, reply) => {
           await models.deleteAlias(
-            request.query.project,
+            request.principal.projectId,
             modelNameOf(request.params),
             request.params.alias,
             changeContext(request),
@@ -327,10 +331,12 @@ export function modelsModule(models: ModelRepository): FastifyPluginAsyncZod {
           },
         },
         async (request) => {
-          const { project, limit } = request.query;
-          const history = await models.aliasHistory(project, modelNameOf(request.params), request.params.alias, {
-            limit,
-          });
+          const history = await models.aliasHistory(
+            request.principal.projectId,
+            modelNameOf(request.params),
+            request.params.alias,
+            { limit: request.query.limit },
+          );
           return { data: history.map(historyJson) };
         },
       );

@@ -1,4 +1,4 @@
-import type { Project, ProjectRepository } from '@ensemble/core';
+import { assertAdmin, type Project, type ProjectRepository } from '@ensemble/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { openAiErrorBodySchema } from '../../errors/openai-error-body.ts';
 import {
@@ -11,15 +11,16 @@ import {
 
 const errors = { 400: openAiErrorBodySchema, 404: openAiErrorBodySchema, 503: openAiErrorBodySchema };
 
-/** `/api/projects`: the tenants everything else belongs to. */
+/** `/api/projects`: the tenants everything else belongs to; listing and creating them takes an admin key. */
 export function projectsModule(projects: ProjectRepository): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
       '/api/projects',
       {
+        config: { adminOnly: true },
         schema: {
           tags: ['projects'],
-          summary: 'List projects',
+          summary: 'List projects (admin keys only)',
           querystring: listProjectsQuerySchema,
           response: { 200: projectListSchema, ...errors },
         },
@@ -35,20 +36,27 @@ export function projectsModule(projects: ProjectRepository): FastifyPluginAsyncZ
       {
         schema: {
           tags: ['projects'],
-          summary: 'Get a project',
+          summary: "Get a project (any project with an admin key, else the key's own)",
           params: projectParamsSchema,
           response: { 200: projectSchema, ...errors },
         },
       },
-      async (request) => toJson(await projects.get(request.params.id)),
+      async (request) => {
+        const { principal } = request;
+        if (!principal.admin && request.params.id !== principal.projectId) {
+          assertAdmin(principal, `read project '${request.params.id}' (this key belongs to '${principal.projectId}')`);
+        }
+        return toJson(await projects.get(request.params.id));
+      },
     );
 
     app.post(
       '/api/projects',
       {
+        config: { adminOnly: true },
         schema: {
           tags: ['projects'],
-          summary: 'Create a project',
+          summary: 'Create a project (admin keys only)',
           body: createProjectBodySchema,
           response: { 201: projectSchema, 409: openAiErrorBodySchema, ...errors },
         },
