@@ -23,7 +23,7 @@ export interface ApiKey {
   bootstrap: boolean;
   expiresAt: Date | null;
   createdAt: Date;
-  /** Updated in batches off the request path: up to a minute behind. */
+  /** Updated in batches off the request path: up to 30 s behind. */
   lastUsedAt: Date | null;
   revokedAt: Date | null;
 }

@@ -11,6 +11,8 @@ export interface ApiKeyScheme {
   readonly challenge?: string;
   /** How to send a key, for messages: `Authorization: Bearer <key>`. */
   readonly usage: string;
+  /** Its OpenAPI security scheme, so `/docs` can send a key ("Authorize"). */
+  readonly openApi: { readonly name: string; readonly definition: Readonly<Record<string, unknown>> };
 }
 
 /** `Authorization: Bearer <key>` (RFC 6750); the scheme name is case-insensitive. */
@@ -23,6 +25,10 @@ export const bearerScheme: ApiKeyScheme = Object.freeze({
   },
   challenge: 'Bearer',
   usage: "'Authorization: Bearer <key>'",
+  openApi: {
+    name: 'apiKey',
+    definition: { type: 'http', scheme: 'bearer', description: 'An Ensemble API key (`ens_…`)' },
+  },
 });
 
 /** The key alone in a header of its own, as Pinecone's `Api-Key: <key>`. */
@@ -32,5 +38,9 @@ export function headerScheme(header: string): ApiKeyScheme {
     header: name,
     parse: (value: string) => (value.trim() === '' ? undefined : value.trim()),
     usage: `'${header}: <key>'`,
+    openApi: {
+      name: `apiKeyIn${header.replace(/[^A-Za-z0-9]/g, '')}`,
+      definition: { type: 'apiKey', in: 'header', name: header },
+    },
   });
 }

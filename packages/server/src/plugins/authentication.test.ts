@@ -157,6 +157,22 @@ describe('authentication', () => {
     assert.equal((await get('/pinecone/indexes', { authorization: member.authorization })).statusCode, 401);
   });
 
+  it('documents which routes need which key, so /docs can send one', async () => {
+    const document = (await get('/openapi.json')).json() as {
+      paths: Record<string, Record<string, { security?: unknown }>>;
+      components: { securitySchemes: Record<string, { type: string; scheme?: string; name?: string }> };
+    };
+    assert.deepEqual(document.paths['/api/whoami']?.get?.security, [{ apiKey: [] }]);
+    assert.deepEqual(document.paths['/pinecone/indexes']?.get?.security, [{ apiKeyInApiKey: [] }]);
+    assert.equal(document.paths['/healthz']?.get?.security, undefined);
+    assert.deepEqual(document.components.securitySchemes.apiKey, {
+      type: 'http',
+      scheme: 'bearer',
+      description: 'An Ensemble API key (`ens_…`)',
+    });
+    assert.equal(document.components.securitySchemes.apiKeyInApiKey?.name, 'Api-Key');
+  });
+
   it('never writes a key to the log', async () => {
     await get('/v1/whoami', member);
     await get('/v1/whoami', { authorization: `Bearer ${memberSecret}x` });

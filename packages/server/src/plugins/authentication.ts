@@ -23,6 +23,8 @@ declare module 'fastify' {
      * `headerScheme('Api-Key')`). `/v1` and `/api` take `Authorization: Bearer` already.
      */
     requireApiKey(prefix: string, scheme: ApiKeyScheme): void;
+    /** The OpenAPI security schemes of the routes registered so far, by name: one live object. */
+    apiKeySecuritySchemes(): Record<string, unknown>;
   }
   interface FastifyContextConfig {
     /** Only admin keys may call this route (403 for others). */
@@ -66,6 +68,16 @@ async function authenticationPlugin(app: FastifyInstance, options: Authenticatio
   schemes.register('/api', bearerScheme);
   app.decorate('requireApiKey', (prefix: string, scheme: ApiKeyScheme) => schemes.register(prefix, scheme));
   app.decorateRequest('principal', null as unknown as Principal);
+
+  // The OpenAPI document says which routes need which key, so `/docs` can send one.
+  const documented: Record<string, unknown> = {};
+  app.decorate('apiKeySecuritySchemes', () => documented);
+  app.addHook('onRoute', (route) => {
+    const scheme = schemes.resolve(route.url);
+    if (scheme === undefined) return;
+    documented[scheme.openApi.name] = scheme.openApi.definition;
+    route.schema = { ...route.schema, security: [{ [scheme.openApi.name]: [] }] };
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     // The matched route's template, not the raw URL, so no encoding of a path can slip past a prefix.

@@ -1,4 +1,4 @@
-import swagger from '@fastify/swagger';
+import swagger, { type FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -7,6 +7,10 @@ import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-pro
 export interface OpenApiOptions {
   version: string;
 }
+
+type SecuritySchemes = NonNullable<
+  NonNullable<NonNullable<FastifyDynamicSwaggerOptions['openapi']>['components']>['securitySchemes']
+>;
 
 export const openApiPath = '/openapi.json';
 export const docsPrefix = '/docs';
@@ -24,6 +28,12 @@ async function openApiPlugin(app: FastifyInstance, options: OpenApiOptions): Pro
         title: 'Ensemble API',
         description: 'Register models, compose them into pipelines and serve them through one API.',
         version: options.version,
+      },
+      // Filled by the authentication plugin as routes that need a key are added (a live object).
+      components: {
+        securitySchemes: (app.hasDecorator('apiKeySecuritySchemes')
+          ? app.apiKeySecuritySchemes()
+          : {}) as SecuritySchemes,
       },
     },
     transform: jsonSchemaTransform,

@@ -17,7 +17,7 @@ export const apiKeySchema = z
     bootstrap: z.boolean().meta({ description: 'The admin key made at first start or from ENSEMBLE_ADMIN_KEY' }),
     expiresAt: z.iso.datetime().nullable(),
     createdAt: z.iso.datetime(),
-    lastUsedAt: z.iso.datetime().nullable().meta({ description: 'Recorded in batches: up to a minute behind' }),
+    lastUsedAt: z.iso.datetime().nullable().meta({ description: 'Recorded in batches: up to 30 s behind' }),
     revokedAt: z.iso.datetime().nullable(),
   })
   .meta({ id: 'ApiKey' });
