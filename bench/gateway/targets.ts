@@ -152,8 +152,8 @@ const ensembleBenchKey = 'ens_benchAdminKey0123456789abcdefghijklmnopqrs';
 /**
  * Ensemble's `/v1` (issue 4): `ensemble start` with its embedded PostgreSQL and bus under the run's
  * folder, built-in models off, and `bench-model` declared in an ensemble.yaml as an
- * OpenAI-compatible model at the fake upstream. API keys are checked on every request; no routes or
- * usage ledger yet (the benchmark goals assume them on), and chat goes through LangChain, not a pass-through.
+ * OpenAI-compatible model at the fake upstream. API keys are checked on every request; chat goes
+ * through the pass-through (the model speaks OpenAI's wire format).
  */
 export const ensemble: Target = {
   name: 'Ensemble',
@@ -189,7 +189,7 @@ export const ensemble: Target = {
       cwd: context.workDir,
     });
     return fromProcess(`http://127.0.0.1:${port}`, pinned, {
-      notes: ['API keys checked; no routes or usage ledger yet; chat through LangChain (no pass-through)'],
+      notes: ['API keys checked; pass-through to the OpenAI-wire upstream'],
     });
   },
 };

@@ -105,7 +105,8 @@ describe('OpenAI SDK against /v1 with a replayed OpenAI-compatible upstream', { 
     });
     assert.equal(completion.object, 'chat.completion');
     assert.match(completion.id, /^chatcmpl-/);
-    assert.equal(completion.model, 'replay/gpt');
+    // Passed through: the upstream's answer as it sent it, its own model snapshot included (as OpenAI names it).
+    assert.equal(completion.model, 'gpt-4o-mini-2024-07-18');
     assert.equal(typeof completion.created, 'number');
     assert.equal(
       completion.choices[0]?.message.content,
@@ -113,12 +114,15 @@ describe('OpenAI SDK against /v1 with a replayed OpenAI-compatible upstream', { 
     );
     assert.equal(completion.choices[0]?.finish_reason, 'stop');
     assert.ok((completion.usage?.total_tokens ?? 0) > 0);
-    const sent = lastUpstreamBody() as { messages: Array<{ role: string }>; stop: string[] };
+    const sent = lastUpstreamBody() as { model: string; messages: Array<{ role: string }>; stop: string; user: string };
     assert.deepEqual(
       sent.messages.map((message) => message.role),
       ['system', 'user'],
     );
-    assert.deepEqual(sent.stop, ['\n\n']);
+    // Forwarded as the client sent it, with the upstream's model id.
+    assert.equal(sent.stop, '\n\n');
+    assert.equal(sent.model, 'gpt-4o-mini');
+    assert.equal(sent.user, 'user-1');
   });
 
   it('passes response_format json_object through to an OpenAI-wire upstream', async () => {
@@ -188,11 +192,17 @@ describe('OpenAI SDK against /v1 with a replayed OpenAI-compatible upstream', { 
       text += chunk.choices[0]?.delta.content ?? '';
     }
     assert.equal(text, 'Hello from Ensemble.');
-    assert.ok(chunks.every((chunk) => chunk.object === 'chat.completion.chunk' && chunk.model === 'replay/gpt'));
+    assert.ok(
+      chunks.every((chunk) => chunk.object === 'chat.completion.chunk' && chunk.model === 'gpt-4o-mini-2024-07-18'),
+    );
     assert.equal(chunks[0]?.choices[0]?.delta.role, 'assistant');
     assert.equal(chunks.at(-2)?.choices[0]?.finish_reason, 'stop');
     assert.deepEqual(chunks.at(-1)?.choices, []);
-    assert.deepEqual(chunks.at(-1)?.usage, { prompt_tokens: 11, completion_tokens: 4, total_tokens: 15 });
+    const usage = chunks.at(-1)?.usage;
+    assert.deepEqual(
+      { prompt: usage?.prompt_tokens, completion: usage?.completion_tokens, total: usage?.total_tokens },
+      { prompt: 11, completion: 4, total: 15 },
+    );
   });
 
   it('ends the raw stream with data: [DONE] and sends no usage chunk unless asked', async () => {
@@ -315,7 +325,8 @@ describe('OpenAI SDK against /v1 with a replayed OpenAI-compatible upstream', { 
     });
     assert.deepEqual(floats.data[0]?.embedding, [0.0125, -0.03125, 0.5, -0.75]);
     assert.equal(floats.object, 'list');
-    assert.equal(floats.model, 'replay/embedder');
+    assert.equal(floats.model, 'text-embedding-3-small');
+    assert.equal(lastUpstreamBody().encoding_format, 'float', 'a float-only server is asked for floats');
 
     // Without encoding_format the SDK asks for base64 and decodes it.
     replay.reply(jsonBody(readFixture(fixtures, 'embeddings-float.json')));
@@ -396,7 +407,7 @@ describe('OpenAI SDK against /v1 with a replayed OpenAI-compatible upstream', { 
       (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === 'messages',
     );
     await assert.rejects(
-      client.chat.completions.create({ model: 'replay/gpt', messages: [{ role: 'user', content: 'hi' }], n: 2 }),
+      client.chat.completions.create({ model: 'replay/gpt', messages: [{ role: 'user', content: 'hi' }], n: 0 }),
       (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === 'n',
     );
     await assert.rejects(
@@ -414,5 +425,48 @@ describe('OpenAI SDK against /v1 with a replayed OpenAI-compatible upstream', { 
     assert.equal(body.error.type, 'invalid_request_error');
     assert.equal(body.error.param, 'messages[0].role');
     assert.equal(replay.requests.length, 0, 'nothing reached the upstream');
+  });
+
+  it('upstream answers keep their meaning: a 400 as sent, 401 → 502, 429 with Retry-After, 500 → 502', async () => {
+    const contextTooLong = {
+      error: {
+        message:
+          "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.",
+        type: 'invalid_request_error',
+        param: 'messages',
+        code: 'context_length_exceeded',
+      },
+    };
+    replay.reply(jsonBody(JSON.stringify(contextTooLong), 400));
+    const ask = () =>
+      client.chat.completions.create({ model: 'replay/gpt', messages: [{ role: 'user', content: 'hi' }] });
+    await assert.rejects(
+      ask(),
+      (error: unknown) =>
+        error instanceof OpenAI.BadRequestError &&
+        error.code === 'context_length_exceeded' &&
+        error.param === 'messages' &&
+        /maximum context length/.test(error.message),
+    );
+    replay.reply(jsonBody(readFixture(fixtures, 'error-401.json'), 401));
+    await assert.rejects(
+      ask(),
+      (error: unknown) =>
+        error instanceof OpenAI.APIError && error.status === 502 && error.code === 'upstream_auth_failed',
+    );
+    replay.reply(jsonBody(readFixture(fixtures, 'error-429.json'), 429, { 'retry-after': '20' }));
+    const limited = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...registry.keys.admin },
+      body: JSON.stringify({ model: 'replay/gpt', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    assert.equal(limited.status, 429);
+    assert.equal(limited.headers.get('retry-after'), '20');
+    assert.equal(((await limited.json()) as { error: { code: string } }).error.code, 'rate_limited');
+    replay.reply(jsonBody(readFixture(fixtures, 'error-500.json'), 500));
+    await assert.rejects(
+      ask(),
+      (error: unknown) => error instanceof OpenAI.APIError && error.status === 502 && error.code === 'upstream_error',
+    );
   });
 });

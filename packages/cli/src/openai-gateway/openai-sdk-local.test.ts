@@ -144,7 +144,13 @@ describe('OpenAI SDK against /v1 with the built-in local models', { timeout: 600
       newApiKeySchema.parse({ name: 'self upstream', allowedModels: [chatModel, embeddingModel] }),
     );
     await registry.credentials.create(newCredentialSchema.parse({ name: 'self', provider: 'ensemble', secret }));
-    const self = (name: string, kind: string, providerModelId: string, options: Record<string, unknown> = {}) =>
+    const self = (
+      name: string,
+      kind: string,
+      providerModelId: string,
+      options: Record<string, unknown> = {},
+      parameters: Record<string, unknown> = {},
+    ) =>
       registry.models.register(
         registerModelSchema.parse({
           name,
@@ -154,10 +160,12 @@ describe('OpenAI SDK against /v1 with the built-in local models', { timeout: 600
           baseUrl: `${url}/v1`,
           credential: 'self',
           options,
+          parameters,
         }),
         { actor: 'test' },
       );
-    await self('self/smollm', 'chat', chatModel);
+    // A short answer: the point is the wiring, and a 256-token answer takes most of a minute on a busy machine.
+    await self('self/smollm', 'chat', chatModel, {}, { maxTokens: 16 });
     // The provider's default: base64 on the wire (as OpenAIEmbeddings asks), decoded by LangChain.
     await self('self/minilm', 'embedding', embeddingModel);
     const invoke = (name: string, body: object) =>

@@ -11,4 +11,5 @@ export * from './model-runtime.ts';
 export * from './model-runtime-manager.ts';
 export * from './model-runtime-manager-errors.ts';
 export * from './model-status.ts';
+export * from './openai-wire-target.ts';
 export * from './to-runtime-spec.ts';

@@ -2,6 +2,7 @@ import type { Embeddings } from '@langchain/core/embeddings';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { Runnable } from '@langchain/core/runnables';
 import type { ModelKind } from './model-kind.ts';
+import type { OpenAiWireTarget } from './openai-wire-target.ts';
 
 /** One label and its score, best first. */
 export interface ClassificationLabel {
@@ -32,6 +33,11 @@ export interface ModelRuntime {
   readonly chat?: BaseChatModel;
   readonly embeddings?: Embeddings;
   readonly classifier?: ClassifierRunnable;
+  /**
+   * Set by providers whose upstream speaks OpenAI's wire format: the gateway forwards OpenAI
+   * requests to it directly (a pass-through) instead of going through `chat` / `embeddings`.
+   */
+  readonly openAiWire?: OpenAiWireTarget;
   /** A cheap real call (or a reachability probe for hosted models), bounded by `signal`. */
   health(signal: AbortSignal): Promise<ModelHealth>;
   /** Frees what the runtime holds (local model memory, worker threads, sockets). */

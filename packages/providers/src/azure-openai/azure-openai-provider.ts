@@ -8,6 +8,7 @@ import {
 import { AzureChatOpenAI, AzureOpenAIEmbeddings } from '@langchain/openai';
 import { z } from 'zod';
 import { openAiChatParameters, openAiEmbeddingParameters } from '../openai/openai-parameters.ts';
+import { openAiWireChatDefaults, openAiWireEmbeddingDefaults } from '../openai/openai-wire-defaults.ts';
 import { callSettingsShape } from '../shared/call-settings.ts';
 import { createHostedRuntime } from '../shared/hosted-runtime.ts';
 import { parseSpecField } from '../shared/parse-spec-field.ts';
@@ -53,6 +54,15 @@ export const azureOpenAiProvider: ModelProvider = {
       maxRetries: options.maxRetries,
     };
     const call = { provider: 'azure-openai', model: spec.name, secret: apiKey };
+    // The gateway's pass-through: the deployment's URL, the api-version on every call, the key in `api-key`.
+    const wire = {
+      baseUrl: `${endpoint}/openai/deployments/${encodeURIComponent(deployment)}`,
+      query: `api-version=${encodeURIComponent(options.apiVersion)}`,
+      headers: { 'api-key': apiKey },
+      model: deployment,
+      floatEmbeddingsOnly: false,
+      timeoutMs: options.timeoutMs,
+    };
     // GET /openai/models lists what the resource offers: proves endpoint and key without tokens.
     const probe = (signal: AbortSignal) =>
       probeHttp(
@@ -69,10 +79,24 @@ export const azureOpenAiProvider: ModelProvider = {
         ...(parameters.dimensions === undefined ? {} : { dimensions: parameters.dimensions }),
         ...(parameters.batchSize === undefined ? {} : { batchSize: parameters.batchSize }),
       });
-      return createHostedRuntime({ kind: 'embedding', embeddings, probe, call, timeoutMs: options.timeoutMs });
+      return createHostedRuntime({
+        kind: 'embedding',
+        embeddings,
+        probe,
+        call,
+        timeoutMs: options.timeoutMs,
+        openAiWire: { ...wire, chatDefaults: {}, embeddingDefaults: openAiWireEmbeddingDefaults(parameters) },
+      });
     }
     const parameters = parseSpecField(openAiChatParameters, spec.parameters, 'parameters', spec.name);
     const chat = new AzureChatOpenAI({ ...common, ...parameters, streamUsage: true });
-    return createHostedRuntime({ kind: 'chat', chat, probe, call, timeoutMs: options.timeoutMs });
+    return createHostedRuntime({
+      kind: 'chat',
+      chat,
+      probe,
+      call,
+      timeoutMs: options.timeoutMs,
+      openAiWire: { ...wire, chatDefaults: openAiWireChatDefaults(parameters), embeddingDefaults: {} },
+    });
   },
 };

@@ -4,6 +4,7 @@ import { createHostedRuntime } from '../shared/hosted-runtime.ts';
 import { parseSpecField } from '../shared/parse-spec-field.ts';
 import { probeHttp } from '../shared/probe-http.ts';
 import { openAiChatParameters, openAiEmbeddingParameters } from './openai-parameters.ts';
+import { openAiWireChatDefaults, openAiWireEmbeddingDefaults } from './openai-wire-defaults.ts';
 
 /** How to reach an OpenAI-style API; OpenAI itself and OpenAI-compatible servers differ only here. */
 export interface OpenAiConnection {
@@ -50,6 +51,15 @@ export function createOpenAiRuntime(spec: RuntimeSpec, connection: OpenAiConnect
   const authorization: Record<string, string> = connection.sendAuthorization
     ? { authorization: `Bearer ${connection.apiKey}` }
     : {};
+  // The gateway's pass-through: the same server, credential and headers, without the SDK.
+  const wire = {
+    baseUrl: connection.baseUrl.replace(/\/$/, ''),
+    query: '',
+    headers: { ...connection.headers, ...authorization },
+    model: spec.providerModelId,
+    floatEmbeddingsOnly: connection.embeddingEncoding === 'float',
+    timeoutMs: connection.timeoutMs,
+  };
   const probe = (signal: AbortSignal) =>
     probeHttp(
       `${connection.baseUrl.replace(/\/$/, '')}/${connection.probePath}`,
@@ -65,7 +75,14 @@ export function createOpenAiRuntime(spec: RuntimeSpec, connection: OpenAiConnect
       ...(parameters.batchSize === undefined ? {} : { batchSize: parameters.batchSize }),
       ...(connection.embeddingEncoding === undefined ? {} : { encodingFormat: connection.embeddingEncoding }),
     });
-    return createHostedRuntime({ kind: 'embedding', embeddings, probe, call, timeoutMs: connection.timeoutMs });
+    return createHostedRuntime({
+      kind: 'embedding',
+      embeddings,
+      probe,
+      call,
+      timeoutMs: connection.timeoutMs,
+      openAiWire: { ...wire, chatDefaults: {}, embeddingDefaults: openAiWireEmbeddingDefaults(parameters) },
+    });
   }
   const parameters = parseSpecField(openAiChatParameters, spec.parameters, 'parameters', spec.name);
   const chat = new ChatOpenAI({
@@ -74,5 +91,12 @@ export function createOpenAiRuntime(spec: RuntimeSpec, connection: OpenAiConnect
     // Usage arrives in the last streamed chunk only when asked for (stream_options.include_usage).
     streamUsage: true,
   });
-  return createHostedRuntime({ kind: 'chat', chat, probe, call, timeoutMs: connection.timeoutMs });
+  return createHostedRuntime({
+    kind: 'chat',
+    chat,
+    probe,
+    call,
+    timeoutMs: connection.timeoutMs,
+    openAiWire: { ...wire, chatDefaults: openAiWireChatDefaults(parameters), embeddingDefaults: {} },
+  });
 }

@@ -1,4 +1,4 @@
-import type { ModelKind, ModelRuntime } from '@ensemble/core';
+import type { ModelKind, ModelRuntime, OpenAiWireTarget } from '@ensemble/core';
 import type { Embeddings } from '@langchain/core/embeddings';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { raceSignal } from './deadline.ts';
@@ -17,6 +17,8 @@ export interface HostedRuntimeParts {
   call: UpstreamCallContext;
   /** Bounds every call (`options.timeoutMs`). */
   timeoutMs: number;
+  /** For upstreams speaking OpenAI's wire format: how the gateway reaches them directly. */
+  openAiWire?: OpenAiWireTarget;
 }
 
 /** The ModelRuntime every hosted provider returns: guarded LangChain objects, a health probe, dispose. */
@@ -28,6 +30,7 @@ export function createHostedRuntime(parts: HostedRuntimeParts): ModelRuntime {
     ...(parts.embeddings === undefined
       ? {}
       : { embeddings: guardEmbeddings(parts.embeddings, parts.call, parts.timeoutMs) }),
+    ...(parts.openAiWire === undefined ? {} : { openAiWire: parts.openAiWire }),
     async health(signal) {
       const started = performance.now();
       try {

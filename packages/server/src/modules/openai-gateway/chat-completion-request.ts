@@ -51,32 +51,30 @@ const stopSchema = z.union([z.string().min(1).max(200), z.array(z.string().min(1
  * accepted and ignored (OpenAI clients send many), except where ignoring them would change the
  * answer silently: those are refused by the handler with a 400 naming them.
  */
-export const chatCompletionRequestSchema = z
-  .object({
-    model: z.string().min(1).max(300),
-    messages: z.array(messageSchema).min(1).max(10_000),
-    stream: z.boolean().nullable().optional(),
-    stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
-    max_tokens: z.number().int().positive().nullable().optional(),
-    max_completion_tokens: z.number().int().positive().nullable().optional(),
-    temperature: z.number().min(0).max(2).nullable().optional(),
-    top_p: z.number().min(0).max(1).nullable().optional(),
-    stop: stopSchema.nullable().optional(),
-    n: z.number().int().min(1).max(128).nullable().optional(),
-    tools: z.array(toolSchema).max(128).optional(),
-    tool_choice: toolChoiceSchema.optional(),
-    parallel_tool_calls: z.boolean().optional(),
-    response_format: z
-      .discriminatedUnion('type', [
-        z.object({ type: z.literal('text') }),
-        z.object({ type: z.literal('json_object') }),
-        z.object({ type: z.literal('json_schema'), json_schema: z.record(z.string(), z.unknown()) }),
-      ])
-      .optional(),
-    user: z.string().max(1_000).optional(),
-    metadata: z.record(z.string(), z.string().max(512)).nullable().optional(),
-    logprobs: z.boolean().nullable().optional(),
-  })
-  .meta({ id: 'ChatCompletionRequest' });
+export const chatCompletionRequestSchema = z.object({
+  model: z.string().min(1).max(300),
+  messages: z.array(messageSchema).min(1).max(10_000),
+  stream: z.boolean().nullable().optional(),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
+  max_tokens: z.number().int().positive().nullable().optional(),
+  max_completion_tokens: z.number().int().positive().nullable().optional(),
+  temperature: z.number().min(0).max(2).nullable().optional(),
+  top_p: z.number().min(0).max(1).nullable().optional(),
+  stop: stopSchema.nullable().optional(),
+  n: z.number().int().min(1).max(128).nullable().optional(),
+  tools: z.array(toolSchema).max(128).optional(),
+  tool_choice: toolChoiceSchema.optional(),
+  parallel_tool_calls: z.boolean().optional(),
+  response_format: z
+    .discriminatedUnion('type', [
+      z.object({ type: z.literal('text') }),
+      z.object({ type: z.literal('json_object') }),
+      z.object({ type: z.literal('json_schema'), json_schema: z.record(z.string(), z.unknown()) }),
+    ])
+    .optional(),
+  user: z.string().max(1_000).optional(),
+  metadata: z.record(z.string(), z.string().max(512)).nullable().optional(),
+  logprobs: z.boolean().nullable().optional(),
+});
 
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;

@@ -6,21 +6,23 @@ import {
   type ModelRepository,
   type ModelRuntimeManager,
   type UsageRecorder,
-  validationError,
 } from '@ensemble/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { clientSignal } from '../model-runtime/client-signal.ts';
 import { modelParamsSchema, modelRefOf, nameDepths } from '../models/model-name-params.ts';
-import { chatCompletionJson } from './chat-completion-json.ts';
-import { chatCompletionRequestSchema } from './chat-completion-request.ts';
-import { prepareChatCall } from './chat-runnable.ts';
-import { embeddingsRequestSchema } from './embeddings-request.ts';
-import { encodeEmbeddingBase64 } from './encode-embedding.ts';
+import { type CallAbort, callAbort } from './call-abort.ts';
+import { chatCompletionEnvelopeSchema, embeddingsEnvelopeSchema } from './chat-completion-envelope.ts';
+import { completeChat, streamAddsUsage, streamChat, type TargetCallContext } from './chat-target.ts';
+import { embed } from './embeddings-target.ts';
 import { formatGatewayError } from './gateway-error-body.ts';
 import { modelObject } from './model-object.ts';
-import { streamChatCompletion } from './stream-chat-completion.ts';
-import { toChatInput } from './to-chat-input.ts';
+import { ModelTargets } from './model-targets.ts';
+import { OpenAiStreamScanner } from './openai-stream-scanner.ts';
+import { targetLabel } from './target-label.ts';
+import { createUpstreamDispatcher } from './upstream-dispatcher.ts';
+import { UpstreamRefusal } from './upstream-errors.ts';
 import { UsageMeter } from './usage-meter.ts';
+import { writeChatStream } from './write-chat-stream.ts';
 
 export interface OpenAiGatewayModuleOptions {
   runtimes: ModelRuntimeManager;
@@ -29,6 +31,13 @@ export interface OpenAiGatewayModuleOptions {
   completionTimeoutMs?: number;
   /** Told of every chat and embeddings call (one event each, off the request path); none: not recorded. */
   usage?: UsageRecorder;
+  /**
+   * Ask OpenAI-wire upstreams for a stream's usage chunk even when the client did not, so the ledger
+   * has token counts (it is taken out of what the client gets). Default true.
+   */
+  askStreamUsage?: boolean;
+  /** How long a model name's resolution is reused before it is refreshed (default 2 s). */
+  modelCacheTtlMs?: number;
 }
 
 const tags = ['openai-compatible'];
@@ -42,66 +51,93 @@ const embeddingExpectation: KindExpectation = {
 
 /**
  * OpenAI's API under `/v1`: chat completions (streamed or not), embeddings and the model list, for
- * every model in the registry, through the same runtimes as `/api/models/{name}/invoke`. Errors come
- * in OpenAI's exact shape, so the official SDKs raise their own error classes.
+ * every model in the registry. Models whose upstream speaks OpenAI's wire format get the request
+ * forwarded as it came and the upstream's bytes back (a pass-through, no LangChain); the others go
+ * through their LangChain runtimes and answer the same format. Errors come in OpenAI's exact shape,
+ * so the official SDKs raise their own error classes; every call leaves one usage event.
  */
 export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): FastifyPluginAsyncZod {
   const { runtimes, models, usage } = options;
   const completionTimeoutMs = options.completionTimeoutMs ?? 10 * 60_000;
+  const askStreamUsage = options.askStreamUsage ?? true;
   return async (app) => {
+    const dispatcher = createUpstreamDispatcher();
+    app.addHook('onClose', async () => {
+      await dispatcher.close();
+    });
+    const targets = new ModelTargets(runtimes, { ttlMs: options.modelCacheTtlMs ?? 2_000 });
     app.registerErrorFormatter('/v1', formatGatewayError);
+
+    /** The catch of every call: the client gets the upstream's own refusal, or the error as the catalogue says. */
+    const failed = (reply: FastifyReply, meter: UsageMeter, abort: CallAbort, error: unknown): FastifyReply => {
+      if (abort.clientGone()) {
+        meter.clientClosed();
+        throw error;
+      }
+      const refusal = UpstreamRefusal.find(error);
+      if (refusal !== undefined) {
+        meter.fail(refusal.status, refusal.code);
+        return reply.code(refusal.status).type(refusal.contentType).send(refusal.body);
+      }
+      const thrown = abort.signal.aborted ? abort.signal.reason : error;
+      meter.failWith(thrown);
+      throw thrown;
+    };
+
+    const callContext = (abort: CallAbort): TargetCallContext => ({ dispatcher, signal: abort.signal, askStreamUsage });
 
     app.post(
       '/v1/chat/completions',
       {
         // A stream may run for minutes: hold scale-in protection, and allow more than the default timeout.
         config: { scaleInProtection: true },
-        handlerTimeout: completionTimeoutMs,
+        handlerTimeout: completionTimeoutMs + 5_000,
         schema: {
           tags,
           summary: 'Create a chat completion (OpenAI-compatible)',
           description:
             '`model` is a registry name or ref. With `stream: true` the answer is `text/event-stream` of ' +
-            '`chat.completion.chunk`s ending in `data: [DONE]`; a failure mid-stream sends an error chunk instead.',
-          body: chatCompletionRequestSchema,
+            '`chat.completion.chunk`s ending in `data: [DONE]`; a failure mid-stream sends an error chunk instead. ' +
+            'Fields not listed here are passed to OpenAI-wire upstreams as sent.',
+          body: chatCompletionEnvelopeSchema,
         },
       },
-      async (request, reply) => {
+      async (request: FastifyRequest<{ Body: Record<string, unknown> & { model: string } }>, reply) => {
         const { body, principal } = request;
         const stream = body.stream === true;
         const meter = new UsageMeter(usage, request, { endpoint: 'chat', requested: body.model, stream });
-        const signal = clientSignal(reply);
+        const abort = callAbort(reply, completionTimeoutMs);
         try {
           assertModelAllowed(principal, body.model);
-          const { descriptor, runtime } = await runtimes.runtimeFor(principal.projectId, body.model, chatExpectation);
-          meter.target({ descriptor });
-          const chat = requirePart(runtime.chat, descriptor);
-          const input = toChatInput(body.messages);
-          const { runnable, options: callOptions } = prepareChatCall(chat, descriptor, body);
-          reply.header('x-ensemble-model-version', String(descriptor.version));
-          if (stream) {
-            await streamChatCompletion(request, reply, {
-              runnable,
-              input,
-              options: callOptions,
-              model: descriptor.name,
-              includeUsage: body.stream_options?.include_usage === true,
-              maxDurationMs: completionTimeoutMs,
-              meter,
-            });
-            return reply;
+          const loaded = await targets.resolve(principal.projectId, body.model, chatExpectation);
+          const target = targetLabel(loaded.descriptor);
+          meter.target({ descriptor: loaded.descriptor });
+          reply.header('x-ensemble-target', target);
+          reply.header('x-ensemble-model-version', String(loaded.descriptor.version));
+          if (!stream) {
+            const answer = await completeChat(loaded, body, callContext(abort));
+            meter.succeed(answer.usage);
+            return reply.type(answer.contentType).send(answer.body);
           }
-          const answer = await runnable.invoke(input, { ...callOptions, signal });
-          const completion = chatCompletionJson(answer, descriptor.name);
-          meter.succeed({
-            inputTokens: completion.usage.prompt_tokens,
-            outputTokens: completion.usage.completion_tokens,
+          const clientAsked = (body.stream_options as { include_usage?: boolean } | null | undefined)?.include_usage;
+          const iterator = (await streamChat(loaded, body, callContext(abort)))[Symbol.asyncIterator]();
+          // The first chunk before any byte: a target that fails at once gets an ordinary error status.
+          const first = await iterator.next();
+          await writeChatStream(request, reply, {
+            first,
+            iterator,
+            scanner: new OpenAiStreamScanner({
+              stripUsage: streamAddsUsage(loaded, clientAsked === true, askStreamUsage),
+            }),
+            meter,
+            target,
+            clientGone: abort.clientGone,
           });
-          return completion;
+          return reply;
         } catch (error) {
-          if (signal.aborted) meter.clientClosed();
-          else meter.failWith(error);
-          throw error;
+          return failed(reply, meter, abort, error);
+        } finally {
+          abort.dispose();
         }
       },
     );
@@ -113,44 +149,25 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
           tags,
           summary: 'Create embeddings (OpenAI-compatible)',
           description: '`encoding_format: "base64"` answers little-endian float32 vectors in base64, as OpenAI does.',
-          body: embeddingsRequestSchema,
+          body: embeddingsEnvelopeSchema,
         },
       },
-      async (request, reply) => {
+      async (request: FastifyRequest<{ Body: Record<string, unknown> & { model: string } }>, reply) => {
         const { body, principal } = request;
         const meter = new UsageMeter(usage, request, { endpoint: 'embeddings', requested: body.model, stream: false });
-        const signal = clientSignal(reply);
+        const abort = callAbort(reply, completionTimeoutMs);
         try {
           assertModelAllowed(principal, body.model);
-          const { descriptor, runtime } = await runtimes.runtimeFor(
-            principal.projectId,
-            body.model,
-            embeddingExpectation,
-          );
-          meter.target({ descriptor });
-          const texts = typeof body.input === 'string' ? [body.input] : body.input;
-          const vectors = await requirePart(runtime.embeddings, descriptor).embedDocuments(texts);
-          const dimensions = vectors[0]?.length ?? 0;
-          if (body.dimensions !== undefined && body.dimensions !== dimensions) {
-            throw validationError('body.dimensions', `model '${descriptor.name}' answers ${dimensions} dimensions`);
-          }
-          const base64 = body.encoding_format === 'base64';
-          meter.succeed({ inputTokens: 0, outputTokens: 0 });
-          return {
-            object: 'list' as const,
-            data: vectors.map((vector, index) => ({
-              object: 'embedding' as const,
-              index,
-              embedding: base64 ? encodeEmbeddingBase64(vector) : vector,
-            })),
-            model: descriptor.name,
-            // Embedding runtimes do not report token counts yet.
-            usage: { prompt_tokens: 0, total_tokens: 0 },
-          };
+          const loaded = await targets.resolve(principal.projectId, body.model, embeddingExpectation);
+          meter.target({ descriptor: loaded.descriptor });
+          reply.header('x-ensemble-target', targetLabel(loaded.descriptor));
+          const answer = await embed(loaded, body, callContext(abort));
+          meter.succeed(answer.usage);
+          return reply.type(answer.contentType).send(answer.body);
         } catch (error) {
-          if (signal.aborted) meter.clientClosed();
-          else meter.failWith(error);
-          throw error;
+          return failed(reply, meter, abort, error);
+        } finally {
+          abort.dispose();
         }
       },
     );
@@ -199,12 +216,4 @@ async function listModels(models: ModelRepository, project: string): Promise<Mod
     after = page.nextCursor;
   } while (after !== undefined);
   return all;
-}
-
-/** A provider that built a runtime without the part its kind promises is a bug, not the caller's fault. */
-function requirePart<T>(part: T | undefined, descriptor: ModelDescriptor): T {
-  if (part === undefined) {
-    throw new EnsembleError('internal_error', `the runtime of model '${descriptor.name}' lacks what its kind needs`);
-  }
-  return part;
 }
