@@ -80,8 +80,10 @@ async function authenticationPlugin(app: FastifyInstance, options: Authenticatio
   });
 
   app.addHook('onRequest', async (request, reply) => {
+    // One read: Fastify builds `routeOptions` anew on every access.
+    const route = request.routeOptions;
     // The matched route's template, not the raw URL, so no encoding of a path can slip past a prefix.
-    const scheme = schemes.resolve(request.routeOptions.url ?? request.url);
+    const scheme = schemes.resolve(route.url ?? request.url);
     if (scheme === undefined) {
       request.principal = nobody;
       return;
@@ -102,8 +104,8 @@ async function authenticationPlugin(app: FastifyInstance, options: Authenticatio
     let principal = answer.principal;
     const project = request.headers[projectHeader];
     if (project !== undefined) principal = actingFor(principal, project);
-    if (request.routeOptions.config.adminOnly === true && !principal.admin) {
-      throw new EnsembleError('forbidden', `Only an admin key may call ${request.method} ${request.routeOptions.url}`);
+    if (route.config.adminOnly === true && !principal.admin) {
+      throw new EnsembleError('forbidden', `Only an admin key may call ${request.method} ${route.url}`);
     }
     request.principal = principal;
   });
