@@ -19,6 +19,7 @@ import OpenAI from 'openai';
 import { readChunks, readFixture } from '../../../providers/src/shared/testing/fixtures.ts';
 import { type ReplayServer, startReplayServer } from '../../../providers/src/shared/testing/replay-server.ts';
 import { jsonBody, openAiStream } from '../../../providers/src/shared/testing/wire-formats.ts';
+import { MemoryRouteLookup } from '../../../server/src/modules/openai-gateway/testing/memory-route-lookup.ts';
 import { systemClock } from '../runtime/system-clock.ts';
 import { openTestRegistry, type TestRegistry } from '../testing/test-registry.ts';
 
@@ -39,6 +40,7 @@ describe('OpenAI SDK against /v1 with a replayed OpenAI-compatible upstream', { 
   let app: EnsembleApp;
   let client: OpenAI;
   let url: string;
+  const routes = new MemoryRouteLookup();
 
   const register = (name: string, extra: Record<string, unknown> = {}) =>
     registry.models.register(
@@ -73,7 +75,7 @@ describe('OpenAI SDK against /v1 with a replayed OpenAI-compatible upstream', { 
       modules: [
         modelsModule(registry.models),
         modelRuntimeModule(manager),
-        openAiGatewayModule({ runtimes: manager, models: registry.models }),
+        openAiGatewayModule({ runtimes: manager, models: registry.models, routes }),
       ],
     });
     url = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -468,5 +470,32 @@ describe('OpenAI SDK against /v1 with a replayed OpenAI-compatible upstream', { 
       ask(),
       (error: unknown) => error instanceof OpenAI.APIError && error.status === 502 && error.code === 'upstream_error',
     );
+  });
+
+  it('a route is called like a model: it falls back past a dead target, streamed too, and is listed', async () => {
+    // A model whose server is gone (a closed port), then the replayed one.
+    await register('replay/dead', { baseUrl: 'http://127.0.0.1:9/v1' });
+    routes.set('default', { name: 'smart', policy: { strategy: 'fallback', targets: ['replay/dead', 'replay/gpt'] } });
+    replay.reply(jsonBody(readFixture(fixtures, 'chat-completion.json')));
+    const { data, response } = await client.chat.completions
+      .create({ model: 'smart', messages: [{ role: 'user', content: 'hi' }] })
+      .withResponse();
+    assert.equal(data.choices[0]?.message.content, 'Ensemble routes each request to the model that fits it best.');
+    assert.equal(response.headers.get('x-ensemble-target'), 'replay/gpt@1');
+    assert.equal(response.headers.get('x-ensemble-route'), 'smart@1');
+
+    replay.reply({ ...openAiStream(readChunks(fixtures, 'chat-completion.chunks.txt')), chunkDelayMs: 2 });
+    let text = '';
+    const stream = await client.chat.completions.create({
+      model: 'smart',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    assert.equal(text, 'Hello from Ensemble.');
+
+    const listed: Array<{ id: string; owned_by: string }> = [];
+    for await (const model of client.models.list()) listed.push(model);
+    assert.equal(listed.find((model) => model.id === 'smart')?.owned_by, 'ensemble-route');
   });
 });

@@ -7,4 +7,6 @@ import type { Route } from '../routing/route.ts';
  */
 export interface RouteLookup {
   current(projectId: string, name: string): Promise<Route | undefined>;
+  /** The current version of every route of a project (for `GET /v1/models`); without it, routes are not listed. */
+  list?(projectId: string): Promise<readonly Route[]>;
 }

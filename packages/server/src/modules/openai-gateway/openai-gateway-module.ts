@@ -5,19 +5,25 @@ import {
   type ModelDescriptor,
   type ModelRepository,
   type ModelRuntimeManager,
+  type RouteContext,
+  type RouteLookup,
   type UsageRecorder,
 } from '@ensemble/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { modelParamsSchema, modelRefOf, nameDepths } from '../models/model-name-params.ts';
 import { type CallAbort, callAbort } from './call-abort.ts';
+import { type CallOutcome, type CallRequest, CallRunner } from './call-runner.ts';
 import { chatCompletionEnvelopeSchema, embeddingsEnvelopeSchema } from './chat-completion-envelope.ts';
 import { completeChat, streamAddsUsage, streamChat, type TargetCallContext } from './chat-target.ts';
 import { embed } from './embeddings-target.ts';
 import { formatGatewayError } from './gateway-error-body.ts';
-import { modelObject } from './model-object.ts';
+import { modelObject, routeObject } from './model-object.ts';
 import { ModelTargets } from './model-targets.ts';
 import { OpenAiStreamScanner } from './openai-stream-scanner.ts';
+import { ProjectBreakers } from './project-breakers.ts';
+import { RouteTargets } from './route-targets.ts';
+import { systemClock } from './system-clock.ts';
 import { targetLabel } from './target-label.ts';
 import { createUpstreamDispatcher } from './upstream-dispatcher.ts';
 import { UpstreamRefusal } from './upstream-errors.ts';
@@ -38,6 +44,8 @@ export interface OpenAiGatewayModuleOptions {
   askStreamUsage?: boolean;
   /** How long a model name's resolution is reused before it is refreshed (default 2 s). */
   modelCacheTtlMs?: number;
+  /** Route storage: a requested name is looked up as a route first, then as a model. None: models only. */
+  routes?: RouteLookup;
 }
 
 const tags = ['openai-compatible'];
@@ -66,7 +74,46 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
       await dispatcher.close();
     });
     const targets = new ModelTargets(runtimes, { ttlMs: options.modelCacheTtlMs ?? 2_000 });
+    const breakers = new ProjectBreakers(systemClock, (projectId, target, from, to) =>
+      app.log.warn({ projectId, target, from, to }, `circuit breaker ${to}`),
+    );
+    const runner = new CallRunner({
+      targets,
+      routes: options.routes,
+      routeTargets: options.routes === undefined ? undefined : new RouteTargets(options.routes),
+      breakers,
+      clock: systemClock,
+    });
     app.registerErrorFormatter('/v1', formatGatewayError);
+
+    /** The call as the runner needs it; conditional routes see the request's metadata, headers, key and params. */
+    const callRequest = (
+      request: FastifyRequest<{ Body: GatewayBody }>,
+      expectation: KindExpectation,
+      meter: UsageMeter,
+      abort: CallAbort,
+    ): CallRequest => ({
+      principal: request.principal,
+      requested: request.body.model,
+      expectation,
+      signal: abort.signal,
+      log: request.log,
+      onRoute: (route) => meter.route(route.name),
+      onTarget: (loaded) => meter.target({ descriptor: loaded.descriptor }),
+      context: () => routeContext(request),
+    });
+
+    /** Says which model (and route) answered: headers and the usage record. */
+    const answeredBy = (reply: FastifyReply, meter: UsageMeter, outcome: CallOutcome<unknown>): string => {
+      const { descriptor } = outcome.loaded;
+      const target = targetLabel(descriptor);
+      meter.target({ descriptor, route: outcome.route?.name, attempts: outcome.attempts });
+      reply.header('x-ensemble-target', target);
+      reply.header('x-ensemble-model-version', String(descriptor.version));
+      if (outcome.route !== undefined)
+        reply.header('x-ensemble-route', `${outcome.route.name}@${outcome.route.version}`);
+      return target;
+    };
 
     /** The catch of every call: the client gets the upstream's own refusal, or the error as the catalogue says. */
     const failed = (reply: FastifyReply, meter: UsageMeter, abort: CallAbort, error: unknown): FastifyReply => {
@@ -74,6 +121,8 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
         meter.clientClosed();
         throw error;
       }
+      const attempts = EnsembleError.isInstance(error) ? error.details?.attempts : undefined;
+      if (typeof attempts === 'number') meter.attempts(attempts);
       const refusal = UpstreamRefusal.find(error);
       if (refusal !== undefined) {
         meter.fail(refusal.status, refusal.code);
@@ -102,32 +151,34 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
           body: chatCompletionEnvelopeSchema,
         },
       },
-      async (request: FastifyRequest<{ Body: Record<string, unknown> & { model: string } }>, reply) => {
+      async (request: FastifyRequest<{ Body: GatewayBody }>, reply) => {
         const { body, principal } = request;
         const stream = body.stream === true;
         const meter = new UsageMeter(usage, request, { endpoint: 'chat', requested: body.model, stream });
         const abort = callAbort(reply, completionTimeoutMs);
         try {
           assertModelAllowed(principal, body.model);
-          const loaded = await targets.resolve(principal.projectId, body.model, chatExpectation);
-          const target = targetLabel(loaded.descriptor);
-          meter.target({ descriptor: loaded.descriptor });
-          reply.header('x-ensemble-target', target);
-          reply.header('x-ensemble-model-version', String(loaded.descriptor.version));
+          const call = callRequest(request, chatExpectation, meter, abort);
+          const context = callContext(abort);
           if (!stream) {
-            const answer = await completeChat(loaded, body, callContext(abort));
-            meter.succeed(answer.usage);
-            return reply.type(answer.contentType).send(answer.body);
+            const outcome = await runner.run(call, (loaded, signal) =>
+              completeChat(loaded, body, { ...context, signal }),
+            );
+            answeredBy(reply, meter, outcome);
+            meter.succeed(outcome.value.usage);
+            return reply.type(outcome.value.contentType).send(outcome.value.body);
           }
+          // The first chunk before any byte: a target that fails at once gets an ordinary error status
+          // (and a route falls back to its next target).
+          const outcome = await runner.stream(call, (loaded, signal) =>
+            streamChat(loaded, body, { ...context, signal }),
+          );
+          const target = answeredBy(reply, meter, outcome);
           const clientAsked = (body.stream_options as { include_usage?: boolean } | null | undefined)?.include_usage;
-          const iterator = (await streamChat(loaded, body, callContext(abort)))[Symbol.asyncIterator]();
-          // The first chunk before any byte: a target that fails at once gets an ordinary error status.
-          const first = await iterator.next();
           await writeChatStream(request, reply, {
-            first,
-            iterator,
+            ...outcome.value,
             scanner: new OpenAiStreamScanner({
-              stripUsage: streamAddsUsage(loaded, clientAsked === true, askStreamUsage),
+              stripUsage: streamAddsUsage(outcome.loaded, clientAsked === true, askStreamUsage),
             }),
             meter,
             target,
@@ -152,18 +203,19 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
           body: embeddingsEnvelopeSchema,
         },
       },
-      async (request: FastifyRequest<{ Body: Record<string, unknown> & { model: string } }>, reply) => {
+      async (request: FastifyRequest<{ Body: GatewayBody }>, reply) => {
         const { body, principal } = request;
         const meter = new UsageMeter(usage, request, { endpoint: 'embeddings', requested: body.model, stream: false });
         const abort = callAbort(reply, completionTimeoutMs);
         try {
           assertModelAllowed(principal, body.model);
-          const loaded = await targets.resolve(principal.projectId, body.model, embeddingExpectation);
-          meter.target({ descriptor: loaded.descriptor });
-          reply.header('x-ensemble-target', targetLabel(loaded.descriptor));
-          const answer = await embed(loaded, body, callContext(abort));
-          meter.succeed(answer.usage);
-          return reply.type(answer.contentType).send(answer.body);
+          const context = callContext(abort);
+          const outcome = await runner.run(callRequest(request, embeddingExpectation, meter, abort), (loaded, signal) =>
+            embed(loaded, body, { ...context, signal }),
+          );
+          answeredBy(reply, meter, outcome);
+          meter.succeed(outcome.value.usage);
+          return reply.type(outcome.value.contentType).send(outcome.value.body);
         } catch (error) {
           return failed(reply, meter, abort, error);
         } finally {
@@ -174,10 +226,16 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
 
     app.get('/v1/models', { schema: { tags, summary: 'List the models (OpenAI-compatible)' } }, async (request) => {
       const { allowedModels, projectId } = request.principal;
-      const listed = await listModels(models, projectId);
-      // A key limited to some models sees only those.
-      const visible = allowedModels === undefined ? listed : listed.filter((m) => allowedModels.includes(m.name));
-      return { object: 'list' as const, data: visible.map(modelObject) };
+      const [listed, routes] = await Promise.all([
+        listModels(models, projectId),
+        options.routes?.list?.(projectId) ?? Promise.resolve([]),
+      ]);
+      const data = [...routes.map(routeObject), ...listed.map(modelObject)];
+      // A key limited to some models and routes sees only those.
+      return {
+        object: 'list' as const,
+        data: allowedModels === undefined ? data : data.filter((item) => allowedModels.includes(item.id)),
+      };
     });
 
     for (const depth of nameDepths) {
@@ -194,6 +252,11 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
         },
         async (request) => {
           const ref = modelRefOf(request.params);
+          const route = await options.routes?.current(request.principal.projectId, ref);
+          if (route !== undefined) {
+            assertModelAllowed(request.principal, route.name);
+            return routeObject(route);
+          }
           const descriptor = await models.resolve(request.principal.projectId, ref);
           assertModelAllowed(request.principal, descriptor.name);
           if (descriptor.status === 'retired') {
@@ -203,6 +266,20 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
         },
       );
     }
+  };
+}
+
+type GatewayBody = Record<string, unknown> & { model: string };
+
+/** What conditional routes may test: `metadata.*`, `headers.*`, `key.id` / `key.tags`, `params.*` (the body). */
+function routeContext(request: FastifyRequest<{ Body: GatewayBody }>): RouteContext {
+  const { body, principal } = request;
+  const metadata = body.metadata;
+  return {
+    ...(typeof metadata === 'object' && metadata !== null ? { metadata: metadata as Record<string, unknown> } : {}),
+    headers: request.headers,
+    ...(principal.keyId === null ? {} : { key: { id: principal.keyId, tags: principal.tags } }),
+    params: body,
   };
 }
 

@@ -56,10 +56,11 @@ export class UsageMeter {
     this.#route = name;
   }
 
+  /** The model being called (again for each attempt), then the one that answered, with the attempts made. */
   target(target: UsageTarget): void {
     this.#target = target;
     if (target.route !== undefined) this.#route = target.route;
-    this.#attempts = target.attempts ?? Math.max(1, this.#attempts);
+    this.#attempts = target.attempts ?? this.#attempts + 1;
   }
 
   attempts(count: number): void {
