@@ -28,6 +28,16 @@ describe('VerifiedKeyCache', () => {
     assert.ok(cache.get('c'));
   });
 
+  it('keeps refusals apart, so made-up keys cannot push valid ones out', () => {
+    const cache = new VerifiedKeyCache({ ttlMs: 1_000, maxEntries: 2 });
+    cache.set('valid', answer('k1'), cache.generation);
+    for (let i = 0; i < 10; i++) cache.set(`made-up-${i}`, { failure: 'unknown' }, cache.generation);
+    assert.deepEqual(cache.get('valid'), answer('k1'));
+    assert.deepEqual(cache.get('made-up-9'), { failure: 'unknown' });
+    assert.equal(cache.get('made-up-0'), undefined);
+    assert.equal(cache.size, 3);
+  });
+
   it('evicts a revoked key, and drops what a lookup begun before the eviction read', () => {
     const cache = new VerifiedKeyCache({ ttlMs: 1_000, maxEntries: 10 });
     cache.set('h1', answer('k1'), cache.generation);

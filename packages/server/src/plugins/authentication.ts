@@ -1,6 +1,7 @@
 import {
   type AuthenticationFailure,
   type Authenticator,
+  authenticationFailed,
   defaultProjectId,
   EnsembleError,
   isPlausibleApiKeySecret,
@@ -98,7 +99,7 @@ async function authenticationPlugin(app: FastifyInstance, options: Authenticatio
     }
     const answer = isPlausibleApiKeySecret(secret)
       ? await authenticator.authenticate(secret)
-      : ({ failure: 'unknown' } as const);
+      : authenticationFailed.unknown;
     if ('failure' in answer) throw unauthorized(reply, scheme, refusals[answer.failure], answer.failure);
 
     let principal = answer.principal;
