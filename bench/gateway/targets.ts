@@ -183,6 +183,8 @@ export const ensemble: Target = {
         ENSEMBLE_HOME: join(context.workDir, 'ensemble-home'),
         ENSEMBLE_BUILT_IN_MODELS: 'off',
         ENSEMBLE_ADMIN_KEY: ensembleBenchKey,
+        // Every benchmark request is the same: the response cache would answer them all. Measure the proxy.
+        ENSEMBLE_GATEWAY_CACHE_TTL_MS: '0',
         // Request logging off the measured path, as the peers run theirs.
         LOG_LEVEL: 'warn',
       },

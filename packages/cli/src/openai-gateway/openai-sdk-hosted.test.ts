@@ -75,7 +75,8 @@ describe('OpenAI SDK against /v1 with a replayed OpenAI-compatible upstream', { 
       modules: [
         modelsModule(registry.models),
         modelRuntimeModule(manager),
-        openAiGatewayModule({ runtimes: manager, models: registry.models, routes }),
+        // Replayed answers repeat the same request: the response cache would answer them instead.
+        openAiGatewayModule({ runtimes: manager, models: registry.models, routes, cache: { ttlMs: 0 } }),
       ],
     });
     url = await app.listen({ port: 0, host: '127.0.0.1' });

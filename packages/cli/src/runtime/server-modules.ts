@@ -27,7 +27,11 @@ export function serverModules(
     modelsModule(registry.models),
     credentialsModule(registry.credentials),
     modelRuntimeModule(runtimes),
-    openAiGatewayModule({ runtimes, models: registry.models }),
+    openAiGatewayModule({
+      runtimes,
+      models: registry.models,
+      cache: { ttlMs: uploads.config.gateway.cacheTtlMs, maxBytes: uploads.config.gateway.cacheMaxBytes },
+    }),
     artifactsModule({ artifacts: uploads.artifacts, uploadLimitBytes: uploads.config.server.uploadLimitBytes }),
   ];
 }

@@ -231,6 +231,15 @@ export const configSchema = z.strictObject({
       keyCacheTtlMs: z.coerce.number().int().min(0).max(300_000).default(5_000),
     })
     .prefault({}),
+  /** The `/v1` gateway (docs/gateway.md). */
+  gateway: z
+    .strictObject({
+      /** How long an identical request is answered from the response cache; 0 turns the cache off. */
+      cacheTtlMs: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+      /** The most bytes the response cache holds (per process); the least recently used answers go first. */
+      cacheMaxBytes: positiveInt.default(64 * 1024 * 1024),
+    })
+    .prefault({}),
   /** Models reconciled into the registry at start (see docs/models.md). */
   models: z.array(declaredModelSchema).default([]),
   /** Credentials reconciled at start, by reference to the environment variable that holds each key. */
@@ -315,6 +324,14 @@ export const environmentVariables = {
   API_KEY_CACHE_TTL_MS: {
     path: 'auth.keyCacheTtlMs',
     fix: 'milliseconds between 0 and 300000, e.g. 5000 (0 checks the database on every request)',
+  },
+  ENSEMBLE_GATEWAY_CACHE_TTL_MS: {
+    path: 'gateway.cacheTtlMs',
+    fix: 'milliseconds, e.g. 60000, or 0 to turn the response cache off',
+  },
+  ENSEMBLE_GATEWAY_CACHE_MAX_BYTES: {
+    path: 'gateway.cacheMaxBytes',
+    fix: 'a positive number of bytes, e.g. 67108864',
   },
 } as const satisfies Record<string, { path: string; fix: string }>;
 

@@ -12,6 +12,13 @@ export interface MetricsOptions {
 
 export const metricsPath = '/metrics';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The app's Prometheus registry, where modules add their own metrics; absent without `/metrics`. */
+    metricsRegistry?: Registry;
+  }
+}
+
 /** Request latency buckets in seconds: from fast API calls to long completions. */
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
@@ -39,6 +46,7 @@ async function metricsPlugin(app: FastifyInstance, options: MetricsOptions) {
     registers: [registry],
   });
   for (const collector of options.collectors ?? []) collector.register(registry);
+  app.decorate('metricsRegistry', registry);
 
   app.addHook('onResponse', async (request, reply) => {
     // The route template (`/v1/models/:id`), never the raw URL, keeps the label set small; requests that

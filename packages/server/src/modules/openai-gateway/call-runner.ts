@@ -56,6 +56,8 @@ export interface CallRunnerOptions {
   routeTargets: RouteTargets | undefined;
   breakers: ProjectBreakers;
   clock: Clock;
+  /** Told of every route call's attempts (for metrics). */
+  onTrace?: (trace: RouteTrace) => void;
 }
 
 /**
@@ -88,9 +90,10 @@ export class CallRunner {
         call.signal,
       );
       logTrace(call, route, trace);
+      this.#options.onTrace?.(trace);
       return { value: result, loaded: winner(winners, target), route, attempts: countAttempts(trace) };
     } catch (error) {
-      throw traced(call, route, error);
+      throw this.#traced(call, route, error);
     }
   }
 
@@ -111,6 +114,7 @@ export class CallRunner {
         call.signal,
       );
       logTrace(call, route, routed.trace);
+      this.#options.onTrace?.(routed.trace);
       // The routed stream holds the first chunk already; reading it now costs nothing.
       const iterator = routed.stream;
       return {
@@ -120,8 +124,17 @@ export class CallRunner {
         attempts: countAttempts(routed.trace),
       };
     } catch (error) {
-      throw traced(call, route, error);
+      throw this.#traced(call, route, error);
     }
+  }
+
+  #traced(call: CallRequest, route: Route, error: unknown): unknown {
+    const trace = EnsembleError.isInstance(error) ? error.details?.trace : undefined;
+    if (Array.isArray(trace)) {
+      call.log.warn({ route: `${route.name}@${route.version}`, trace }, 'route failed');
+      this.#options.onTrace?.(trace as RouteTrace);
+    }
+    return error;
   }
 
   async #route(call: CallRequest): Promise<Route | undefined> {
@@ -173,11 +186,4 @@ function logTrace(call: CallRequest, route: Route, trace: RouteTrace): void {
   // A first-try success is the common case: kept at debug; anything else is worth an info line.
   const level = trace.length === 1 ? 'debug' : 'info';
   call.log[level]({ route: `${route.name}@${route.version}`, trace }, 'route attempts');
-}
-
-function traced(call: CallRequest, route: Route, error: unknown): unknown {
-  if (EnsembleError.isInstance(error) && Array.isArray(error.details?.trace)) {
-    call.log.warn({ route: `${route.name}@${route.version}`, trace: error.details.trace }, 'route failed');
-  }
-  return error;
 }

@@ -1,4 +1,4 @@
-import type { ModelDescriptor, UsageEvent, UsageRecorder } from '@ensemble/core';
+import type { ModelDescriptor, UsageEvent } from '@ensemble/core';
 import { EnsembleError } from '@ensemble/core';
 import type { FastifyRequest } from 'fastify';
 
@@ -10,6 +10,14 @@ export interface TokenCounts {
   inputTokens: number;
   outputTokens: number;
 }
+
+/** What the response cache did for a call: answered it, was asked and missed, or was not used. */
+export type CacheStatus = 'hit' | 'miss' | 'bypass';
+
+export type UsageEndpoint = UsageEvent['endpoint'];
+
+/** Where a finished call's event goes: the usage recorder and the metrics. */
+export type UsageSink = (event: UsageEvent, cache: CacheStatus) => void;
 
 /** What answered a call: the model (and route, and how many attempts it took). */
 export interface UsageTarget {
@@ -25,7 +33,7 @@ export interface UsageTarget {
  * not break the answer.
  */
 export class UsageMeter {
-  readonly #recorder: UsageRecorder | undefined;
+  readonly #sink: UsageSink | undefined;
   readonly #request: FastifyRequest;
   readonly #endpoint: UsageEvent['endpoint'];
   readonly #requested: string;
@@ -36,15 +44,15 @@ export class UsageMeter {
   #route: string | null = null;
   #attempts = 0;
   #firstChunkMs: number | null = null;
-  #cacheHit = false;
+  #cache: CacheStatus = 'bypass';
   #ended = false;
 
   constructor(
-    recorder: UsageRecorder | undefined,
+    sink: UsageSink | undefined,
     request: FastifyRequest,
     call: { endpoint: UsageEvent['endpoint']; requested: string; stream: boolean },
   ) {
-    this.#recorder = recorder;
+    this.#sink = sink;
     this.#request = request;
     this.#endpoint = call.endpoint;
     this.#requested = call.requested;
@@ -67,8 +75,8 @@ export class UsageMeter {
     this.#attempts = count;
   }
 
-  cacheHit(): void {
-    this.#cacheHit = true;
+  cache(status: CacheStatus): void {
+    this.#cache = status;
   }
 
   /** The first streamed chunk has left Ensemble. */
@@ -103,14 +111,16 @@ export class UsageMeter {
   #end(status: number, errorCode: string | null, tokens: TokenCounts | undefined): void {
     if (this.#ended) return;
     this.#ended = true;
-    const recorder = this.#recorder;
-    if (recorder === undefined) return;
+    const sink = this.#sink;
+    if (sink === undefined) return;
     try {
       const target = this.#target;
       const inputTokens = tokens?.inputTokens ?? 0;
       const outputTokens = tokens?.outputTokens ?? 0;
-      const pricing = target?.descriptor.pricing;
-      recorder.record({
+      const cacheHit = this.#cache === 'hit';
+      // A cached answer cost nothing upstream.
+      const pricing = cacheHit ? { inputPerMillionTokens: 0, outputPerMillionTokens: 0 } : target?.descriptor.pricing;
+      const event: UsageEvent = {
         requestId: this.#request.id,
         ts: this.#ts,
         projectId: this.#request.principal.projectId,
@@ -131,9 +141,10 @@ export class UsageMeter {
         stream: this.#stream,
         status,
         errorCode,
-        cacheHit: this.#cacheHit,
+        cacheHit,
         attempts: this.#attempts,
-      });
+      };
+      sink(event, this.#cache);
     } catch (error) {
       this.#request.log.warn({ err: error }, 'usage not recorded');
     }

@@ -70,7 +70,9 @@ export async function startGatewayHarness(
     logger: createLogger({ level: 'silent' }),
     checks: [],
     authenticator: keys,
-    modules: [openAiGatewayModule({ runtimes, models, usage, ...extra })],
+    // /metrics on, Node's default metrics off; the response cache off unless a test turns it on.
+    metrics: { defaultMetrics: false },
+    modules: [openAiGatewayModule({ runtimes, models, usage, cache: { ttlMs: 0 }, ...extra })],
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
