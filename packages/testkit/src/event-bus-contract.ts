@@ -223,6 +223,101 @@ export function describeEventBusContract(adapterName: string, connect: () => Pro
       assert.deepEqual(letter.original, poison.value);
     });
 
+    it('hands over runs of a partition in batches of at most maxRecords, in order, each record once', async () => {
+      const topic = await freshTopic(2);
+      const sent = Array.from({ length: 60 }, (_, i) => record(topic, `k${i % 2}`, i));
+      await bus.publish(sent);
+      const batches: BusMessage[][] = [];
+      await subscribe({
+        groupId: uniqueName('g'),
+        topics: [topic],
+        concurrency: 2,
+        batch: {
+          maxRecords: 8,
+          handler: async (messages) => {
+            batches.push([...messages]);
+          },
+        },
+      });
+      await waitFor('60 records', () => batches.flat().length >= 60);
+      assert.equal(new Set(batches.flat().map((m) => m.value.id)).size, 60, 'each record once');
+      for (const batch of batches) {
+        assert.ok(batch.length >= 1 && batch.length <= 8, `a batch of ${batch.length}`);
+        assert.equal(new Set(batch.map((m) => `${m.topic}/${m.partition}`)).size, 1, 'one partition per batch');
+        const offsets = batch.map((m) => BigInt(m.offset));
+        offsets.slice(1).forEach((offset, i) => {
+          assert.equal(offset, (offsets[i] as bigint) + 1n, 'consecutive offsets');
+        });
+      }
+      assert.ok(
+        batches.some((batch) => batch.length > 1),
+        'records already waiting come together',
+      );
+      for (const key of ['k0', 'k1']) {
+        const seqs = batches
+          .flat()
+          .filter((m) => m.key === key)
+          .map((m) => (m.value.data as { seq: number }).seq);
+        assert.deepEqual(
+          seqs,
+          [...seqs].sort((x, y) => x - y),
+          `key ${key} kept its order`,
+        );
+      }
+    });
+
+    it('retries a failing batch whole, then dead-letters each of its records', async () => {
+      const topic = await freshTopic(1);
+      const deadLetterTopic = await freshTopic(1);
+      const sent = [record(topic, 'k', 1), record(topic, 'k', 2), record(topic, 'k', 3)];
+      await bus.publish(sent);
+      const attempts: Array<{ attempt: number; seqs: number[] }> = [];
+      await subscribe({
+        groupId: uniqueName('g'),
+        topics: [topic],
+        retry: { initialDelayMs: 10, maxDelayMs: 20, maxAttempts: 2 },
+        deadLetterTopic,
+        batch: {
+          maxRecords: 10,
+          handler: async (messages) => {
+            attempts.push({
+              attempt: messages[0]?.attempt ?? 0,
+              seqs: messages.map((m) => (m.value.data as { seq: number }).seq),
+            });
+            if (messages.some((m) => (m.value.data as { seq: number }).seq === 2)) throw new Error('batch fails');
+          },
+        },
+      });
+      const dead: DeadLetter[] = [];
+      await subscribe({
+        groupId: uniqueName('dlq'),
+        topics: [deadLetterTopic],
+        handler: async (message) => {
+          dead.push(message.value.data as DeadLetter);
+        },
+      });
+      const succeeded = () => attempts.filter((a) => !a.seqs.includes(2)).flatMap((a) => a.seqs);
+      await waitFor('every record handled or dead-lettered', () => succeeded().length + dead.length >= 3, {
+        timeoutMs: 60_000,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // However the records were split into batches, every batch holding 2 was tried twice whole.
+      const failing = attempts.filter((a) => a.seqs.includes(2));
+      assert.deepEqual(
+        failing.map((a) => a.attempt),
+        [1, 2],
+      );
+      assert.deepEqual(failing[0]?.seqs, failing[1]?.seqs, 'the retry had the same records');
+      const deadSeqs = dead.map((letter) => (letter.original as { data: { seq: number } }).data.seq);
+      assert.deepEqual(deadSeqs, failing[0]?.seqs, 'each record of the failed batch, in order');
+      for (const letter of dead) {
+        assert.equal(letter.reason, 'handler_failed');
+        assert.equal(letter.attempts, 2);
+        assert.match(letter.error, /batch fails/);
+      }
+      assert.deepEqual([...succeeded(), ...deadSeqs].sort(), [1, 2, 3], 'each record handled or dead-lettered once');
+    });
+
     it('commits progress, so a group that comes back gets only what it has not handled', async () => {
       const topic = await freshTopic(2);
       const group = uniqueName('resume');

@@ -16,9 +16,7 @@ export interface BackgroundService {
 }
 
 /** A consumer a domain contributes (jobs, usage ledger, ingestion): a named subscription. */
-export interface ConsumerDefinition extends SubscribeOptions {
-  readonly name: string;
-}
+export type ConsumerDefinition = SubscribeOptions & { readonly name: string };
 
 export interface WorkerOptions {
   bus: EventBus;
@@ -64,16 +62,26 @@ export async function startWorker({
       await service.start();
       started.push(service);
     }
-    for (const { name, handler, ...options } of consumers) {
-      const protectedHandler: typeof handler = async (message, signal) => {
+    for (const { name, ...options } of consumers) {
+      const held = async (work: () => Promise<void>) => {
         const release = protection.hold(name);
         try {
-          await handler(message, signal);
+          await work();
         } finally {
           release();
         }
       };
-      subscriptions.push(await bus.subscribe({ ...options, handler: protectedHandler }));
+      const { handler, batch } = options;
+      subscriptions.push(
+        await bus.subscribe(
+          batch === undefined
+            ? { ...options, handler: (message, signal) => held(() => handler(message, signal)) }
+            : {
+                ...options,
+                batch: { ...batch, handler: (messages, signal) => held(() => batch.handler(messages, signal)) },
+              },
+        ),
+      );
       logger.info({ consumer: name, topics: options.topics, groupId: options.groupId }, 'consumer started');
     }
   } catch (error) {

@@ -187,6 +187,58 @@ describe('embedded event bus behaviour', { timeout: 300_000 }, () => {
     assert.deepEqual(skipped, [3]);
   });
 
+  it('hands over the records around an invalid one in separate batches', async () => {
+    const bus = client();
+    const name = await topic(bus, 1);
+    const deadLetterTopic = await topic(bus, 1);
+    await bus.publish([record(name, 'k', 1), record(name, 'k', 2)]);
+    await admin.db
+      .insertInto('bus_records')
+      .values({ topic: name, partition: 0, record_offset: 2, key: 'k', value: 'not json' })
+      .execute();
+    await admin.db
+      .updateTable('bus_partitions')
+      .set({ next_offset: 3 })
+      .where('topic', '=', name)
+      .where('partition', '=', 0)
+      .execute();
+    await bus.publish([record(name, 'k', 3), record(name, 'k', 4)]);
+
+    const batches: number[][] = [];
+    subscriptions.push(
+      await bus.subscribe({
+        groupId: uniqueName('batches'),
+        topics: [name],
+        deadLetterTopic,
+        batch: {
+          maxRecords: 100,
+          handler: async (messages) => {
+            batches.push(messages.map(seqOf));
+          },
+        },
+      }),
+    );
+    const letters: DeadLetter[] = [];
+    subscriptions.push(
+      await bus.subscribe({
+        groupId: uniqueName('letters'),
+        topics: [deadLetterTopic],
+        handler: async (message) => {
+          letters.push(message.value.data as DeadLetter);
+        },
+      }),
+    );
+    await waitFor('four records and a dead letter', () => batches.flat().length === 4 && letters.length === 1);
+    assert.deepEqual(batches, [
+      [1, 2],
+      [3, 4],
+    ]);
+    assert.deepEqual(
+      letters.map((letter) => [letter.reason, letter.offset]),
+      [['invalid_envelope', '2']],
+    );
+  });
+
   it('creates an unknown topic with the default partition count when publishing to it', async () => {
     const bus = client({ defaultPartitions: 5 });
     const name = uniqueName('implicit').replaceAll('_', '.');

@@ -1,4 +1,5 @@
 import {
+  batchDeliveryOf,
   defaultRetryPolicy,
   EnsembleError,
   type EventBus,
@@ -127,12 +128,16 @@ export class EmbeddedEventBus implements EventBus {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw validationError('concurrency', 'must be a positive integer');
     }
+    const delivery = batchDeliveryOf(options);
+    if (!Number.isInteger(delivery.maxRecords) || delivery.maxRecords < 1 || delivery.maxRecords > 10_000) {
+      throw validationError('batch.maxRecords', 'must be an integer from 1 to 10000');
+    }
     const topics = await this.#withBusErrors(() => this.#partitionCounts([...new Set(options.topics)]));
     const subscription = new EmbeddedSubscription({
       database: this.#database,
       groupId: options.groupId,
       topics,
-      handler: options.handler,
+      delivery,
       retry: options.retry ?? defaultRetryPolicy,
       deadLetterTopic: options.deadLetterTopic,
       concurrency,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger, MessageHandler, PublishRecord, RetryPolicy, Subscription } from '@ensemble/core';
+import type { BatchDelivery, Logger, PublishRecord, RetryPolicy, Subscription } from '@ensemble/core';
 import { sql } from 'kysely';
 import type pg from 'pg';
 import { advisoryLockKey } from '../postgres/advisory-lock-key.ts';
@@ -16,7 +16,7 @@ export interface EmbeddedSubscriptionOptions {
   groupId: string;
   /** Topic names with their partition counts. */
   topics: ReadonlyMap<string, number>;
-  handler: MessageHandler;
+  delivery: BatchDelivery;
   retry: RetryPolicy;
   deadLetterTopic: string | undefined;
   concurrency: number;
@@ -210,7 +210,7 @@ export class EmbeddedSubscription implements Subscription {
         groupId: this.groupId,
         topic,
         partition,
-        handler: this.#options.handler,
+        delivery: this.#options.delivery,
         retry: this.#options.retry,
         deadLetterTopic: this.#options.deadLetterTopic,
         publish: this.#options.publish,

@@ -1,11 +1,11 @@
 import {
+  type BatchDelivery,
   type BusMessage,
   type DeadLetter,
   deadLetterRecord,
   type EventEnvelope,
   eventEnvelopeSchema,
   type Logger,
-  type MessageHandler,
   type PublishRecord,
   type RetryPolicy,
   retryDelayMs,
@@ -22,7 +22,7 @@ export interface PartitionConsumerOptions {
   groupId: string;
   topic: string;
   partition: number;
-  handler: MessageHandler;
+  delivery: BatchDelivery;
   retry: RetryPolicy;
   deadLetterTopic: string | undefined;
   publish: (records: readonly PublishRecord[]) => Promise<void>;
@@ -36,9 +36,9 @@ export interface PartitionConsumerOptions {
 const storageRetry: RetryPolicy = { initialDelayMs: 200, maxDelayMs: 5_000 };
 
 /**
- * Handles one partition for one group, one record after another: fetch a batch from the committed
- * position, hand each record to the handler (retrying with backoff, dead-lettering when told to),
- * commit. Runs while its subscription holds the partition's lock.
+ * Handles one partition for one group, in order: fetch a batch from the committed position, hand its
+ * records to the handler one by one or in runs of up to `maxRecords` (retrying with backoff,
+ * dead-lettering when told to), commit. Runs while its subscription holds the partition's lock.
  */
 export class PartitionConsumer {
   readonly topic: string;
@@ -97,15 +97,18 @@ export class PartitionConsumer {
           this.#position = this.#committed;
         }
         const generation = this.#wake.generation;
-        const records = await readRecords(db, topic, partition, this.#position, batchSize);
+        const limit = Math.max(batchSize, this.#options.delivery.maxRecords);
+        const records = await readRecords(db, topic, partition, this.#position, limit);
         failures = 0;
         if (records.length === 0) {
           await this.#wake.wait(generation, jitter(pollIntervalMs), stop);
           continue;
         }
-        for (const record of records) {
-          if (!(await this.#deliver(record))) break;
-          this.#position = record.offset + 1n;
+        for (let next = 0; next < records.length; ) {
+          const dealt = await this.#deliverFrom(records, next);
+          if (dealt === 0) break;
+          next += dealt;
+          this.#position = (records[next - 1] as StoredRecord).offset + 1n;
         }
         await this.#commit();
       } catch (error) {
@@ -127,32 +130,44 @@ export class PartitionConsumer {
     this.#committed = position;
   }
 
-  /** True once the record is dealt with (handled, dead-lettered or skipped); false if stopped first. */
-  async #deliver(record: StoredRecord): Promise<boolean> {
-    const envelope = parseEnvelope(record.value);
-    if (!envelope.ok) {
+  /**
+   * Deals with the records from `first` on: an invalid one alone (dead-lettered or skipped), else the
+   * run of valid ones that follows, up to `maxRecords`, handed over together. Returns how many were
+   * dealt with (handled, dead-lettered or skipped); 0 when stopped first.
+   */
+  async #deliverFrom(records: readonly StoredRecord[], first: number): Promise<number> {
+    const head = records[first] as StoredRecord;
+    const parsed = parseEnvelope(head.value);
+    if (!parsed.ok) {
       if (!this.#options.deadLetterTopic) {
-        this.#logger.error({ offset: record.offset.toString(), err: envelope.error }, 'skipping an invalid record');
-        return true;
+        this.#logger.error({ offset: head.offset.toString(), err: parsed.error }, 'skipping an invalid record');
+        return 1;
       }
-      return this.#deadLetter(record, 'invalid_envelope', envelope.error, 0, record.value);
+      return (await this.#deadLetter(head, 'invalid_envelope', parsed.error, 0, head.value)) ? 1 : 0;
     }
-    const { handler, retry, deadLetterTopic, semaphore, topic, partition } = this.#options;
+    const { delivery, retry, deadLetterTopic, semaphore, topic, partition } = this.#options;
+    const run: Array<{ record: StoredRecord; envelope: EventEnvelope }> = [{ record: head, envelope: parsed.value }];
+    for (let i = first + 1; i < records.length && run.length < delivery.maxRecords; i++) {
+      const record = records[i] as StoredRecord;
+      const next = parseEnvelope(record.value);
+      if (!next.ok) break;
+      run.push({ record, envelope: next.value });
+    }
     const stop = this.#stop.signal;
     for (let attempt = 1; ; attempt++) {
-      if (!(await semaphore.acquire(stop))) return false;
+      if (!(await semaphore.acquire(stop))) return 0;
       let failure: unknown;
       try {
-        const message: BusMessage = {
+        const messages: BusMessage[] = run.map(({ record, envelope }) => ({
           topic,
           partition,
           offset: record.offset.toString(),
           key: record.key,
-          value: envelope.value,
+          value: envelope,
           attempt,
-        };
-        await handler(message, this.#cancel.signal);
-        return true;
+        }));
+        await delivery.handler(messages, this.#cancel.signal);
+        return run.length;
       } catch (error) {
         failure = error;
       } finally {
@@ -160,13 +175,21 @@ export class PartitionConsumer {
       }
       const reason = failure instanceof Error ? failure.message : String(failure);
       if (deadLetterTopic && retry.maxAttempts !== undefined && attempt >= retry.maxAttempts) {
-        return this.#deadLetter(record, 'handler_failed', reason, attempt, envelope.value);
+        for (const { record, envelope } of run) {
+          // Stopped part-way: what was dead-lettered stays so, the rest comes again.
+          if (!(await this.#deadLetter(record, 'handler_failed', reason, attempt, envelope))) return 0;
+          this.#position = record.offset + 1n;
+        }
+        return run.length;
       }
-      this.#logger.warn({ offset: record.offset.toString(), attempt, err: reason }, 'a handler failed; retrying');
-      // Keep what was handled before this record, in case the wait ends in a close or a crash.
+      this.#logger.warn(
+        { offset: head.offset.toString(), records: run.length, attempt, err: reason },
+        'a handler failed; retrying',
+      );
+      // Keep what was handled before these records, in case the wait ends in a close or a crash.
       await this.#commit().catch(() => undefined);
       await pause(retryDelayMs(retry, attempt), stop);
-      if (stop.aborted) return false;
+      if (stop.aborted) return 0;
     }
   }
 

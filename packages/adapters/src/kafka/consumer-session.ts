@@ -1,4 +1,4 @@
-import type { Logger, MessageHandler, PublishRecord, RetryPolicy } from '@ensemble/core';
+import type { BatchDelivery, Logger, PublishRecord, RetryPolicy } from '@ensemble/core';
 import { Consumer, type MessagesStream } from '@platformatic/kafka';
 import type { ConcurrencyLimit } from './concurrency-limit.ts';
 import type { KafkaClientSecurity } from './kafka-security.ts';
@@ -12,7 +12,7 @@ export interface ConsumerSessionOptions {
   clientId: string;
   groupId: string;
   topics: readonly string[];
-  handler: MessageHandler;
+  delivery: BatchDelivery;
   retry: RetryPolicy;
   deadLetterTopic: string | undefined;
   limit: ConcurrencyLimit;
@@ -153,9 +153,9 @@ export class ConsumerSession {
   }
 
   #createWorker(topic: string, partition: number): PartitionWorker {
-    const { handler, retry, deadLetterTopic, limit, publish, requestTimeoutMs } = this.#options;
+    const { delivery, retry, deadLetterTopic, limit, publish, requestTimeoutMs } = this.#options;
     return new PartitionWorker({
-      ...{ topic, partition, handler, retry, deadLetterTopic, limit, publish },
+      ...{ topic, partition, delivery, retry, deadLetterTopic, limit, publish },
       logger: this.#logger,
       owns: () => this.#owns(topic, partition),
       onProgress: () => this.#maybeResume(),

@@ -1,4 +1,5 @@
 import {
+  batchDeliveryOf,
   defaultRetryPolicy,
   EnsembleError,
   type EventBus,
@@ -203,13 +204,17 @@ export class KafkaEventBus implements EventBus {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw validationError('concurrency', 'must be a positive integer');
     }
+    const delivery = batchDeliveryOf(options);
+    if (!Number.isInteger(delivery.maxRecords) || delivery.maxRecords < 1 || delivery.maxRecords > 10_000) {
+      throw validationError('batch.maxRecords', 'must be an integer from 1 to 10000');
+    }
     const subscription = new KafkaSubscription({
       brokers: this.#options.brokers,
       security: this.#security,
       clientId: `${this.#options.clientId}-consumer`,
       groupId: options.groupId,
       topics: [...options.topics],
-      handler: options.handler,
+      delivery,
       retry,
       deadLetterTopic: options.deadLetterTopic,
       limit: new ConcurrencyLimit(concurrency),

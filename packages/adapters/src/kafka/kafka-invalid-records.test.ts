@@ -98,6 +98,50 @@ describe('KafkaEventBus with records that are not event envelopes', { timeout: 1
     assert.match(errors[2] ?? '', /no value/);
   });
 
+  it('never batches across an invalid record: the runs before and after it come apart', async () => {
+    const topic = uniqueName('batch').replaceAll('_', '.');
+    const deadLetterTopic = `${topic}.dlq`;
+    await bus.ensureTopics([
+      { name: topic, partitions: 1 },
+      { name: deadLetterTopic, partitions: 1 },
+    ]);
+    await bus.publish([1, 2].map((seq) => ({ topic, key: 'k', value: valid(seq) })));
+    await raw.send({ messages: [{ topic, key: Buffer.from('k'), value: garbage[1]?.value as Buffer }] });
+    await bus.publish([3, 4].map((seq) => ({ topic, key: 'k', value: valid(seq) })));
+
+    const batches: number[][] = [];
+    const dead: DeadLetter[] = [];
+    const subscription = await bus.subscribe({
+      groupId: uniqueName('g'),
+      topics: [topic],
+      deadLetterTopic,
+      batch: {
+        maxRecords: 100,
+        handler: async (messages) => {
+          batches.push(messages.map((m) => (m.value.data as { seq: number }).seq));
+        },
+      },
+    });
+    const letters = await bus.subscribe({
+      groupId: uniqueName('dlq'),
+      topics: [deadLetterTopic],
+      handler: async (message) => {
+        dead.push(message.value.data as DeadLetter);
+      },
+    });
+    await waitFor('four records and a dead letter', () => batches.flat().length >= 4 && dead.length >= 1, {
+      timeoutMs: 60_000,
+    });
+    await subscription.close();
+    await letters.close();
+    assert.deepEqual(batches.flat(), [1, 2, 3, 4]);
+    for (const batch of batches) assert.ok(batch.every((seq) => seq <= 2) || batch.every((seq) => seq >= 3));
+    assert.deepEqual(
+      dead.map((letter) => [letter.reason, letter.offset]),
+      [['invalid_envelope', '2']],
+    );
+  });
+
   it('without a dead-letter topic, logs each invalid record at error level, skips it, and commits past it', async () => {
     const topic = uniqueName('skip').replaceAll('_', '.');
     await bus.ensureTopics([{ name: topic, partitions: 1 }]);

@@ -1,9 +1,10 @@
 import {
+  type BatchDelivery,
+  type BusMessage,
   type DeadLetter,
   deadLetterRecord,
   type EventEnvelope,
   type Logger,
-  type MessageHandler,
   type PublishRecord,
   type RetryPolicy,
   retryDelayMs,
@@ -18,7 +19,7 @@ export type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 export interface PartitionWorkerOptions {
   topic: string;
   partition: number;
-  handler: MessageHandler;
+  delivery: BatchDelivery;
   retry: RetryPolicy;
   deadLetterTopic: string | undefined;
   /** Shared by the partitions of one subscription: how many handlers run at once. */
@@ -36,8 +37,9 @@ export interface PartitionWorkerOptions {
 const deadLetterRetry: RetryPolicy = { initialDelayMs: 200, maxDelayMs: 5_000 };
 
 /**
- * Handles the records of one partition one after another: decode, call the handler with retries and
- * backoff, dead-letter when allowed, and commit each offset only after its record is done. Records the
+ * Handles the records of one partition in order: decode, call the handler (one record at a time, or
+ * runs of up to `maxRecords` queued records) with retries and backoff, dead-letter when allowed, and
+ * commit each offset only after its records are done. Records the
  * client delivers twice (it re-fetches from the committed offset after a rebalance) are dropped.
  */
 export class PartitionWorker {
@@ -84,23 +86,27 @@ export class PartitionWorker {
 
   async #drain(): Promise<void> {
     while (!this.#stop.signal.aborted) {
-      const message = this.#queue[0];
-      if (!message) break;
-      await this.#process(message);
+      if (this.#queue.length === 0) break;
+      const dealt = await this.#processHead();
       if (this.#stop.signal.aborted) break;
-      this.#queue.shift();
+      this.#queue.splice(0, dealt);
       this.#options.onProgress();
     }
     this.#running = undefined;
   }
 
-  async #process(message: KafkaMessage): Promise<void> {
-    const { topic, partition, handler, retry, deadLetterTopic, limit } = this.#options;
+  /**
+   * Deals with the head of the queue: an invalid record alone, else the run of valid records behind it
+   * (up to `maxRecords`) handed over together. Returns how many records left the queue's head.
+   */
+  async #processHead(): Promise<number> {
+    const { topic, partition, delivery, retry, deadLetterTopic, limit } = this.#options;
     const signal = this.#stop.signal;
-    const key = message.key?.toString('utf8') ?? '';
-    const offset = message.offset.toString();
-    const decoded = decodeRecord(message.value);
+    const head = this.#queue[0] as KafkaMessage;
+    const decoded = decodeRecord(head.value);
     if (!decoded.valid) {
+      const key = head.key?.toString('utf8') ?? '';
+      const offset = head.offset.toString();
       if (deadLetterTopic === undefined) {
         this.#logger.error(
           { offset, key, error: decoded.error },
@@ -111,18 +117,28 @@ export class PartitionWorker {
           ...{ topic, partition, offset, key },
           ...{ reason: 'invalid_envelope', error: decoded.error, attempts: 0, original: decoded.raw },
         };
-        if (!(await this.#deadLetter(deadLetterTopic, letter))) return;
+        if (!(await this.#deadLetter(deadLetterTopic, letter))) return 1;
       }
-      this.#commit(message);
-      return;
+      this.#commit(head);
+      return 1;
     }
-    const envelope: EventEnvelope = decoded.envelope;
+    let run: Array<{ message: KafkaMessage; envelope: EventEnvelope }> | undefined;
     for (let attempt = 1; ; attempt++) {
-      if (!(await limit.acquire(signal))) return;
+      if (!(await limit.acquire(signal))) return 0;
+      // Taken after the first wait, so the records of the fetch that woke this worker are queued too.
+      run ??= this.#runFrom(head, decoded.envelope);
       let failure: unknown;
       let succeeded = false;
       try {
-        await handler({ topic, partition, offset, key, value: envelope, attempt }, signal);
+        const messages: BusMessage[] = run.map(({ message, envelope }) => ({
+          topic,
+          partition,
+          offset: message.offset.toString(),
+          key: message.key?.toString('utf8') ?? '',
+          value: envelope,
+          attempt,
+        }));
+        await delivery.handler(messages, signal);
         succeeded = true;
       } catch (error) {
         failure = error;
@@ -131,34 +147,50 @@ export class PartitionWorker {
       }
       if (succeeded) {
         this.#stalled = false;
-        this.#commit(message);
-        return;
+        this.#commit((run[run.length - 1] as (typeof run)[number]).message);
+        return run.length;
       }
       if (!this.#stalled) {
         this.#stalled = true;
         this.#options.onProgress();
       }
-      // Closing or rebalanced away: leave the record uncommitted for the next consumer.
-      if (signal.aborted) return;
+      // Closing or rebalanced away: leave the records uncommitted for the next consumer.
+      if (signal.aborted) return run.length;
       const error = failure instanceof Error ? failure.message : String(failure);
+      const offset = head.offset.toString();
       if (retry.maxAttempts !== undefined && attempt >= retry.maxAttempts && deadLetterTopic !== undefined) {
         this.#logger.error(
-          { offset, key, attempt, error },
-          'handler failed for the last time; dead-lettering the record',
+          { offset, records: run.length, attempt, error },
+          'handler failed for the last time; dead-lettering its records',
         );
-        const letter: DeadLetter = {
-          ...{ topic, partition, offset, key },
-          ...{ reason: 'handler_failed', error, attempts: attempt, original: envelope },
-        };
-        if (await this.#deadLetter(deadLetterTopic, letter)) this.#commit(message);
+        for (const { message, envelope } of run) {
+          const letter: DeadLetter = {
+            ...{ topic, partition, offset: message.offset.toString(), key: message.key?.toString('utf8') ?? '' },
+            ...{ reason: 'handler_failed', error, attempts: attempt, original: envelope },
+          };
+          if (!(await this.#deadLetter(deadLetterTopic, letter))) return run.length;
+          this.#commit(message);
+        }
         this.#stalled = false;
-        return;
+        return run.length;
       }
       const waitMs = retryDelayMs(retry, attempt);
-      this.#logger.warn({ offset, key, attempt, error, retryInMs: waitMs }, 'handler failed; retrying');
+      this.#logger.warn({ offset, records: run.length, attempt, error, retryInMs: waitMs }, 'handler failed; retrying');
       await sleep(waitMs, signal);
-      if (signal.aborted) return;
+      if (signal.aborted) return run.length;
     }
+  }
+
+  /** The head and the valid records queued right behind it, up to `maxRecords`. */
+  #runFrom(head: KafkaMessage, envelope: EventEnvelope): Array<{ message: KafkaMessage; envelope: EventEnvelope }> {
+    const run = [{ message: head, envelope }];
+    for (let i = 1; i < this.#queue.length && run.length < this.#options.delivery.maxRecords; i++) {
+      const message = this.#queue[i] as KafkaMessage;
+      const next = decodeRecord(message.value);
+      if (!next.valid) break;
+      run.push({ message, envelope: next.envelope });
+    }
+    return run;
   }
 
   /** Publishes the dead letter, retrying while the broker is away; false if stopped before it was written. */

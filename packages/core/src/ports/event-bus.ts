@@ -62,6 +62,19 @@ export interface BusMessage<T = unknown> {
 
 export type MessageHandler = (message: BusMessage, signal: AbortSignal) => Promise<void>;
 
+/**
+ * Handles consecutive records of one partition together, in offset order: from 1 to `maxRecords` of
+ * them, as many as are waiting. A throw fails them all: they are retried together, and after
+ * `retry.maxAttempts` each is dead-lettered. For writers that gain from batching (the usage ledger).
+ */
+export type BatchHandler = (messages: readonly BusMessage[], signal: AbortSignal) => Promise<void>;
+
+export interface BatchDelivery {
+  handler: BatchHandler;
+  /** The most records handed over at once (1 to 10,000). */
+  maxRecords: number;
+}
+
 export interface RetryPolicy {
   initialDelayMs: number;
   maxDelayMs: number;
@@ -69,10 +82,13 @@ export interface RetryPolicy {
   maxAttempts?: number;
 }
 
-export interface SubscribeOptions {
+/** A subscription takes its records one by one (`handler`) or in batches (`batch`). */
+export type SubscribeOptions = SubscribeCommonOptions &
+  ({ handler: MessageHandler; batch?: undefined } | { batch: BatchDelivery; handler?: undefined });
+
+export interface SubscribeCommonOptions {
   groupId: string;
   topics: readonly string[];
-  handler: MessageHandler;
   retry?: RetryPolicy;
   /**
    * Where a record goes when it cannot be handled: its value is not a valid event envelope, or the
@@ -88,6 +104,13 @@ export interface Subscription {
   readonly groupId: string;
   /** Stops fetching, waits for in-flight handlers, commits, and leaves the group. */
   close(): Promise<void>;
+}
+
+/** The delivery of a subscription as batches: a one-by-one handler is a batch handler of one record. */
+export function batchDeliveryOf(options: SubscribeOptions): BatchDelivery {
+  if (options.batch !== undefined) return options.batch;
+  const { handler } = options;
+  return { handler: (messages, signal) => handler(messages[0] as BusMessage, signal), maxRecords: 1 };
 }
 
 export const defaultRetryPolicy: RetryPolicy = { initialDelayMs: 100, maxDelayMs: 30_000 };
