@@ -14,6 +14,7 @@ import { createClientErrorHandler } from './errors/client-error-handler.ts';
 import { ErrorFormatterRegistry } from './errors/error-formatter-registry.ts';
 import { createErrorResponder } from './errors/error-responder.ts';
 import { formatOpenAiError } from './errors/openai-error-body.ts';
+import { lazyChildLogger } from './lazy-child-logger.ts';
 import { createLogger } from './logger.ts';
 import { healthModule } from './modules/health/health-module.ts';
 import authentication from './plugins/authentication.ts';
@@ -23,6 +24,13 @@ import metrics, { type MetricsOptions } from './plugins/metrics.ts';
 import openApi from './plugins/openapi.ts';
 import scaleInProtection from './plugins/scale-in-protection.ts';
 import { requestIdFor, requestIdHeader } from './request-id.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route bounds its own calls, so it gets no `server.requestTimeoutMs` deadline from Fastify. */
+    ownDeadline?: boolean;
+  }
+}
 
 export interface BuildAppOptions {
   config: EnsembleConfig;
@@ -63,8 +71,7 @@ export async function buildApp(options: BuildAppOptions): Promise<EnsembleApp> {
   const app = Fastify({
     loggerInstance,
     bodyLimit: config.server.bodyLimitBytes,
-    // The whole route lifecycle gets this long (504 `timeout`); slow senders hit Node's `requestTimeout` (408).
-    handlerTimeout: config.server.requestTimeoutMs,
+    // Slow senders hit Node's `requestTimeout` (408); the handler's deadline is set per route below.
     requestTimeout: config.server.requestTimeoutMs,
     genReqId: requestIdFor,
     logController: new LogController({
@@ -84,6 +91,15 @@ export async function buildApp(options: BuildAppOptions): Promise<EnsembleApp> {
     },
   }).withTypeProvider<ZodTypeProvider>();
 
+  // Every route's whole lifecycle gets `requestTimeoutMs` (504 `timeout`) unless it sets its own, or keeps
+  // its own deadline (`config.ownDeadline`): Fastify's costs an AbortController, a timer and a
+  // DOMException per request (≈6% of a /v1 pass-through's CPU), which the gateway's hot path avoids.
+  app.addHook('onRoute', (route) => {
+    if (route.config?.ownDeadline === true) return;
+    route.handlerTimeout ??= config.server.requestTimeoutMs;
+  });
+  // Requests get a pino child only when they log at an enabled level (lazy-child-logger.ts).
+  app.setChildLoggerFactory(lazyChildLogger);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // JSON is the only body type by default; a module that takes another registers its own parser.

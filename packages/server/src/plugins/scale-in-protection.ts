@@ -11,14 +11,16 @@ declare module 'fastify' {
 
 /**
  * Holds scale-in protection for the life of each request to a route marked `scaleInProtection`,
- * released when the response ends or the client goes away, whichever comes first.
+ * released when the response ends or the client goes away, whichever comes first: the response's
+ * `close` says both (the request's fires as soon as its body is read, before a stream ends). One
+ * listener on the response, none on the socket: a keep-alive socket serves many requests, and a
+ * listener per request on it would pile up until the connection closes.
  */
 async function scaleInProtectionPlugin(app: FastifyInstance, { protection }: { protection: ScaleInProtection }) {
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     if (request.routeOptions.config.scaleInProtection !== true) return;
     const release = protection.hold(`${request.method} ${request.routeOptions.url ?? request.url}`);
-    request.raw.once('close', release);
-    request.raw.socket?.once('close', release);
+    reply.raw.once('close', release);
   });
 }
 

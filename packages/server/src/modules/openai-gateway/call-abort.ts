@@ -16,23 +16,26 @@ const clientLeft = new Error('the client disconnected');
  * before the answer is complete (the response's `close`; the request's fires once the body is
  * read), or the call running past `maxDurationMs` (a 504 `timeout`, or an error chunk mid-stream).
  */
-export function callAbort(reply: FastifyReply, maxDurationMs: number): CallAbort {
+export function callAbort(reply: FastifyReply, maxDurationMs: number | undefined): CallAbort {
   const controller = new AbortController();
   const response = reply.raw;
-  const onClose = () => {
+  // Left in place when the call ends: the response is this call's alone, and `close` after a finished
+  // response aborts nothing.
+  response.once('close', () => {
     if (!response.writableFinished) controller.abort(clientLeft);
-  };
-  response.once('close', onClose);
-  const timer = setTimeout(
-    () => controller.abort(new EnsembleError('timeout', `the call took longer than ${maxDurationMs} ms`)),
-    maxDurationMs,
-  );
+  });
+  const timer =
+    maxDurationMs === undefined
+      ? undefined
+      : setTimeout(
+          () => controller.abort(new EnsembleError('timeout', `the call took longer than ${maxDurationMs} ms`)),
+          maxDurationMs,
+        );
   return {
     signal: controller.signal,
     clientGone: () => controller.signal.aborted && controller.signal.reason === clientLeft,
     dispose: () => {
-      clearTimeout(timer);
-      response.off('close', onClose);
+      if (timer !== undefined) clearTimeout(timer);
     },
   };
 }

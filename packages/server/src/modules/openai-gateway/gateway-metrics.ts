@@ -1,5 +1,6 @@
 import type { RouteTrace, UsageEvent } from '@ensemble/core';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { FastCounter, FastHistogram } from './fast-metrics.ts';
 import type { ProjectBreakers } from './project-breakers.ts';
 import type { ResponseCache } from './response-cache.ts';
 
@@ -32,66 +33,64 @@ function modelOf(target: string | null): string {
  * The gateway's Prometheus metrics, all derived from the usage event each call ends with (plus the
  * route attempt traces, breaker states and the cache, read on scrape). Labels are bounded: the
  * endpoint, the model name (only models that exist; a requested name that resolved to nothing is
- * `none`), HTTP status, error codes from the catalogue. Children are cached so a request costs a
- * few map lookups, not label hashing.
+ * `none`), HTTP status, error codes from the catalogue. The per-call ones are `FastCounter` /
+ * `FastHistogram`: a request costs a few map lookups, not prom-client's label hashing.
  */
 export class GatewayMetrics {
-  readonly #requests: Counter<'endpoint' | 'model' | 'status' | 'stream'>;
-  readonly #duration: Histogram<'endpoint' | 'stream'>;
-  readonly #firstToken: Histogram<'model'>;
-  readonly #tokens: Counter<'model' | 'direction'>;
-  readonly #cost: Counter<'model'>;
-  readonly #upstreamErrors: Counter<'model' | 'code'>;
-  readonly #cacheRequests: Counter<'result'>;
-  readonly #counters = new Map<string, { inc(value?: number): void }>();
-  readonly #histograms = new Map<string, { observe(value: number): void }>();
+  readonly #requests: FastCounter;
+  readonly #duration: FastHistogram;
+  readonly #firstToken: FastHistogram;
+  readonly #tokens: FastCounter;
+  readonly #cost: FastCounter;
+  readonly #upstreamErrors: FastCounter;
+  readonly #cacheRequests: FastCounter;
 
   constructor(registry: Registry, sources: { breakers: ProjectBreakers; cache: ResponseCache | undefined }) {
-    const registers = [registry];
-    this.#requests = new Counter({
+    this.#requests = new FastCounter({
       name: 'ensemble_gateway_requests_total',
       help: 'Calls to /v1 chat completions and embeddings, by endpoint, answering model, status and streaming.',
       labelNames: ['endpoint', 'model', 'status', 'stream'],
-      registers,
+      registry,
     });
-    this.#duration = new Histogram({
+    this.#duration = new FastHistogram({
       name: 'ensemble_gateway_request_duration_seconds',
       help: 'Time from a /v1 call arriving to its last byte, by endpoint and streaming.',
       labelNames: ['endpoint', 'stream'],
       buckets: latencyBuckets,
-      registers,
+      registry,
     });
-    this.#firstToken = new Histogram({
+    this.#firstToken = new FastHistogram({
       name: 'ensemble_gateway_time_to_first_token_seconds',
       help: 'Streams: time from the call arriving to its first chunk leaving Ensemble, by model.',
       labelNames: ['model'],
       buckets: firstTokenBuckets,
-      registers,
+      registry,
     });
-    this.#tokens = new Counter({
+    this.#tokens = new FastCounter({
       name: 'ensemble_gateway_tokens_total',
       help: 'Tokens of answered calls, by model and direction (input, output).',
       labelNames: ['model', 'direction'],
-      registers,
+      registry,
     });
-    this.#cost = new Counter({
+    this.#cost = new FastCounter({
       name: 'ensemble_gateway_cost_usd_total',
       help: "Cost of answered calls from the registry's pricing, in US dollars, by model (cache hits cost nothing).",
       labelNames: ['model'],
-      registers,
+      registry,
     });
-    this.#upstreamErrors = new Counter({
+    this.#upstreamErrors = new FastCounter({
       name: 'ensemble_gateway_upstream_errors_total',
       help: 'Failed upstream attempts (route attempts included), by model and error code.',
       labelNames: ['model', 'code'],
-      registers,
+      registry,
     });
-    this.#cacheRequests = new Counter({
+    this.#cacheRequests = new FastCounter({
       name: 'ensemble_gateway_cache_requests_total',
       help: 'Calls by what the response cache did: hit, miss, or bypass (opted out or off).',
       labelNames: ['result'],
-      registers,
+      registry,
     });
+    const registers = [registry];
     new Gauge({
       name: 'ensemble_gateway_circuit_breaker_state',
       help: 'Circuit breaker per project and target: 0 closed, 1 half-open, 2 open.',
@@ -126,26 +125,16 @@ export class GatewayMetrics {
   /** One finished call. */
   observe(event: UsageEvent, cache: 'hit' | 'miss' | 'bypass'): void {
     const model = modelOf(event.target);
+    const { endpoint } = event;
     const stream = event.stream ? 'true' : 'false';
-    this.#counter(`r|${event.endpoint}|${model}|${event.status}|${stream}`, () =>
-      this.#requests.labels(event.endpoint, model, String(event.status), stream),
-    ).inc();
-    this.#histogram(`d|${event.endpoint}|${stream}`, () => this.#duration.labels(event.endpoint, stream)).observe(
-      event.latencyMs / 1000,
-    );
-    this.#counter(`c|${cache}`, () => this.#cacheRequests.labels(cache)).inc();
-    if (event.timeToFirstTokenMs !== null) {
-      this.#histogram(`f|${model}`, () => this.#firstToken.labels(model)).observe(event.timeToFirstTokenMs / 1000);
-    }
-    if (event.inputTokens > 0) {
-      this.#counter(`ti|${model}`, () => this.#tokens.labels(model, 'input')).inc(event.inputTokens);
-    }
-    if (event.outputTokens > 0) {
-      this.#counter(`to|${model}`, () => this.#tokens.labels(model, 'output')).inc(event.outputTokens);
-    }
-    if (event.costUsd !== null && event.costUsd > 0) {
-      this.#counter(`$|${model}`, () => this.#cost.labels(model)).inc(event.costUsd);
-    }
+    const status = String(event.status);
+    this.#requests.add(`${endpoint}|${model}|${status}|${stream}`, [endpoint, model, status, stream]);
+    this.#duration.observe(`${endpoint}|${stream}`, [endpoint, stream], event.latencyMs / 1000);
+    this.#cacheRequests.add(cache, [cache]);
+    if (event.timeToFirstTokenMs !== null) this.#firstToken.observe(model, [model], event.timeToFirstTokenMs / 1000);
+    if (event.inputTokens > 0) this.#tokens.add(`${model}|input`, [model, 'input'], event.inputTokens);
+    if (event.outputTokens > 0) this.#tokens.add(`${model}|output`, [model, 'output'], event.outputTokens);
+    if (event.costUsd !== null && event.costUsd > 0) this.#cost.add(model, [model], event.costUsd);
     // Route attempts are counted from their trace; this is a plain model's failure, or any mid-stream one.
     const code = event.errorCode;
     if (
@@ -154,7 +143,7 @@ export class GatewayMetrics {
       event.target !== null &&
       (event.route === null || code === 'mid_stream_error')
     ) {
-      this.#upstreamError(model, code);
+      this.#upstreamErrors.add(`${model}|${code}`, [model, code]);
     }
   }
 
@@ -162,30 +151,9 @@ export class GatewayMetrics {
   observeTrace(trace: RouteTrace): void {
     for (const record of trace) {
       if ((record.outcome === 'failure' || record.outcome === 'timeout') && record.errorCode !== undefined) {
-        this.#upstreamError(modelOf(record.target), record.errorCode);
+        const model = modelOf(record.target);
+        this.#upstreamErrors.add(`${model}|${record.errorCode}`, [model, record.errorCode]);
       }
     }
-  }
-
-  #upstreamError(model: string, code: string): void {
-    this.#counter(`e|${model}|${code}`, () => this.#upstreamErrors.labels(model, code)).inc();
-  }
-
-  #counter(key: string, make: () => { inc(value?: number): void }): { inc(value?: number): void } {
-    let child = this.#counters.get(key);
-    if (child === undefined) {
-      child = make();
-      this.#counters.set(key, child);
-    }
-    return child;
-  }
-
-  #histogram(key: string, make: () => { observe(value: number): void }): { observe(value: number): void } {
-    let child = this.#histograms.get(key);
-    if (child === undefined) {
-      child = make();
-      this.#histograms.set(key, child);
-    }
-    return child;
   }
 }

@@ -115,9 +115,9 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
     app.post(
       '/v1/chat/completions',
       {
-        // A stream may run for minutes: hold scale-in protection, and allow more than the default timeout.
-        config: { scaleInProtection: true },
-        handlerTimeout: dependencies.completionTimeoutMs + 5_000,
+        // A stream may run for minutes: hold scale-in protection. The call keeps its own deadline
+        // (completionTimeoutMs, and each upstream's timeout), cheaper than Fastify's per-request one.
+        config: { scaleInProtection: true, ownDeadline: true },
         schema: {
           tags,
           summary: 'Create a chat completion (OpenAI-compatible)',
@@ -177,6 +177,7 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
     app.post(
       '/v1/embeddings',
       {
+        config: { ownDeadline: true },
         schema: {
           tags,
           summary: 'Create embeddings (OpenAI-compatible)',

@@ -54,10 +54,11 @@ async function openUpstream(call: WireCall): Promise<Dispatcher.ResponseData> {
   return response;
 }
 
-async function readBody(response: Dispatcher.ResponseData, call: WireCall, limit = Infinity): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let length = 0;
+async function readBody(response: Dispatcher.ResponseData, call: WireCall, limit?: number): Promise<Buffer> {
   try {
+    if (limit === undefined) return Buffer.from(await response.body.arrayBuffer());
+    const parts: Buffer[] = [];
+    let length = 0;
     for await (const part of response.body) {
       parts.push(part as Buffer);
       length += (part as Buffer).length;
@@ -66,11 +67,11 @@ async function readBody(response: Dispatcher.ResponseData, call: WireCall, limit
         break;
       }
     }
+    return Buffer.concat(parts, length);
   } catch (error) {
     if (call.signal.aborted) throw call.signal.reason;
     throw upstreamTransportError(call.target, error, call.wire.timeoutMs);
   }
-  return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, length);
 }
 
 /** A non-streamed call: the upstream's answer bytes, and its usage read from them. */

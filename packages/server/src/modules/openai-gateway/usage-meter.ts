@@ -39,7 +39,7 @@ export class UsageMeter {
   readonly #requested: string;
   readonly #stream: boolean;
   readonly #startedAt = performance.now();
-  readonly #ts = new Date().toISOString();
+  readonly #startedAtMs = Date.now();
   #target: UsageTarget | undefined;
   #route: string | null = null;
   #attempts = 0;
@@ -122,7 +122,7 @@ export class UsageMeter {
       const pricing = cacheHit ? { inputPerMillionTokens: 0, outputPerMillionTokens: 0 } : target?.descriptor.pricing;
       const event: UsageEvent = {
         requestId: this.#request.id,
-        ts: this.#ts,
+        ts: new Date(this.#startedAtMs).toISOString(),
         projectId: this.#request.principal.projectId,
         keyId: this.#request.principal.keyId,
         endpoint: this.#endpoint,
