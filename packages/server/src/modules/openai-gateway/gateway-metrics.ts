@@ -1,6 +1,6 @@
 import type { RouteTrace, UsageEvent } from '@ensemble/core';
 import { Gauge, type Registry } from 'prom-client';
-import { FastCounter, FastHistogram } from './fast-metrics.ts';
+import { FastCounter, FastHistogram } from '../../plugins/fast-metrics.ts';
 import type { ProjectBreakers } from './project-breakers.ts';
 import type { ResponseCache } from './response-cache.ts';
 

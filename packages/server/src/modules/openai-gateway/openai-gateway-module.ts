@@ -16,6 +16,7 @@ import { CallRunner } from './call-runner.ts';
 import { chatCompletionEnvelopeSchema, embeddingsEnvelopeSchema } from './chat-completion-envelope.ts';
 import { completeChat, streamAddsUsage, streamChat } from './chat-target.ts';
 import { embed } from './embeddings-target.ts';
+import { fastBodyValidator, isPlainChatEnvelope, isPlainEmbeddingsEnvelope } from './envelope-fast-check.ts';
 import { type GatewayBody, GatewayCall, type GatewayCallDependencies } from './gateway-call.ts';
 import { formatGatewayError } from './gateway-error-body.ts';
 import { GatewayMetrics } from './gateway-metrics.ts';
@@ -118,6 +119,7 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
         // A stream may run for minutes: hold scale-in protection. The call keeps its own deadline
         // (completionTimeoutMs, and each upstream's timeout), cheaper than Fastify's per-request one.
         config: { scaleInProtection: true, ownDeadline: true },
+        validatorCompiler: fastBodyValidator(isPlainChatEnvelope),
         schema: {
           tags,
           summary: 'Create a chat completion (OpenAI-compatible)',
@@ -178,6 +180,7 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
       '/v1/embeddings',
       {
         config: { ownDeadline: true },
+        validatorCompiler: fastBodyValidator(isPlainEmbeddingsEnvelope),
         schema: {
           tags,
           summary: 'Create embeddings (OpenAI-compatible)',

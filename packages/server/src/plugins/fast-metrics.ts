@@ -113,7 +113,7 @@ export class FastHistogram {
       for (let index = 0; index <= this.#bounds.length; index += 1) {
         cumulative += series.buckets[index] as number;
         const le = index < this.#bounds.length ? (this.#bounds[index] as number) : '+Inf';
-        values.push({ labels: { ...series.labels, le }, value: cumulative, metricName: `${this.name}_bucket` });
+        values.push({ labels: { le, ...series.labels }, value: cumulative, metricName: `${this.name}_bucket` });
       }
       values.push({ labels: series.labels, value: series.sum, metricName: `${this.name}_sum` });
       values.push({ labels: series.labels, value: series.count, metricName: `${this.name}_count` });
