@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { configSchema } from '@ensemble/core';
 import { ensureLitellm, ensurePortkey } from './peers.ts';
 import { firstLine, type PinnedProcess } from './pinned-processes.ts';
 
@@ -149,55 +150,91 @@ general_settings:
 /** The bootstrap admin key the benchmarked Ensemble starts with: every request is authenticated. */
 const ensembleBenchKey = 'ens_benchAdminKey0123456789abcdefghijklmnopqrs';
 
+/** Routes can be declared in ensemble.yaml once route storage has landed; until then the model is called. */
+const routesDeclarable = Object.hasOwn(configSchema.shape, 'routes');
+
+/**
+ * The route the benchmark calls: what a production route looks like (a fallback between two models
+ * with a circuit breaker, one retry), whose first target always answers — so it measures what
+ * routing costs, not a fallback.
+ */
+const benchRoute = `routes:
+  - name: bench-route
+    policy:
+      strategy: fallback
+      retry: { maxAttempts: 2 }
+      circuitBreaker: { failureThreshold: 5, windowMs: 60000, cooldownMs: 30000 }
+      targets: [bench-model, bench-model-backup]
+`;
+
 /**
  * Ensemble's `/v1` (issue 4): `ensemble start` with its embedded PostgreSQL and bus under the run's
  * folder, built-in models off, and `bench-model` declared in an ensemble.yaml as an
- * OpenAI-compatible model at the fake upstream. API keys are checked on every request; chat goes
- * through the pass-through (the model speaks OpenAI's wire format).
+ * OpenAI-compatible model at the fake upstream (a pass-through). API keys are checked on every
+ * request; the usage ledger records every call when it is wired in; `via` says whether requests
+ * name a route or the model itself.
  */
-export const ensemble: Target = {
-  name: 'Ensemble',
-  model: 'bench-model',
-  headers: { authorization: `Bearer ${ensembleBenchKey}` },
-  start: async (upstreamUrl, context) => {
-    const port = await context.freePort();
-    const config = join(context.workDir, 'ensemble.yaml');
-    writeFileSync(
-      config,
-      `models:
-  - name: bench-model
+function ensembleTarget(name: string, via: 'route' | 'model', extraEnv: NodeJS.ProcessEnv = {}): Target {
+  const useRoute = via === 'route' && routesDeclarable;
+  return {
+    name,
+    model: useRoute ? 'bench-route' : 'bench-model',
+    headers: { authorization: `Bearer ${ensembleBenchKey}` },
+    start: async (upstreamUrl, context) => {
+      const port = await context.freePort();
+      const config = join(context.workDir, `${name.replace(/\W+/g, '-').toLowerCase()}.yaml`);
+      const model = (modelName: string) => `  - name: ${modelName}
     kind: chat
     provider: openai-compatible
     providerModelId: gpt-4o-mini
     baseUrl: ${upstreamUrl}/v1
-`,
-    );
-    const pinned = context.spawnGateway({
-      name: 'ensemble',
-      command: process.execPath,
-      args: [join(context.root, 'packages/cli/bin/ensemble.js'), 'start', '--config', config],
-      env: {
-        ...process.env,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        ENSEMBLE_HOME: join(context.workDir, 'ensemble-home'),
-        ENSEMBLE_BUILT_IN_MODELS: 'off',
-        ENSEMBLE_ADMIN_KEY: ensembleBenchKey,
-        // Every benchmark request is the same: the response cache would answer them all. Measure the proxy.
-        ENSEMBLE_GATEWAY_CACHE_TTL_MS: '0',
-        // Request logging off the measured path, as the peers run theirs.
-        LOG_LEVEL: 'warn',
-      },
-      cwd: context.workDir,
-    });
-    return fromProcess(`http://127.0.0.1:${port}`, pinned, {
-      notes: ['API keys checked; pass-through to the OpenAI-wire upstream'],
-    });
-  },
-};
+`;
+      writeFileSync(
+        config,
+        `models:\n${model('bench-model')}${model('bench-model-backup')}${useRoute ? benchRoute : ''}`,
+      );
+      const pinned = context.spawnGateway({
+        name: name.replace(/\W+/g, '-').toLowerCase(),
+        command: process.execPath,
+        args: [join(context.root, 'packages/cli/bin/ensemble.js'), 'start', '--config', config],
+        env: {
+          ...process.env,
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          ENSEMBLE_HOME: join(context.workDir, `${name.replace(/\W+/g, '-').toLowerCase()}-home`),
+          ENSEMBLE_BUILT_IN_MODELS: 'off',
+          ENSEMBLE_ADMIN_KEY: ensembleBenchKey,
+          // Every benchmark request is the same: the response cache would answer them all. Measure the proxy.
+          ENSEMBLE_GATEWAY_CACHE_TTL_MS: '0',
+          // Request logging off the measured path, as the peers run theirs.
+          LOG_LEVEL: 'warn',
+          ...extraEnv,
+        },
+        cwd: context.workDir,
+      });
+      return fromProcess(`http://127.0.0.1:${port}`, pinned, {
+        notes: [
+          `API keys checked; ${useRoute ? 'calls name a route (fallback of two models, breaker, retry)' : 'calls name the model'}; pass-through to the OpenAI-wire upstream`,
+        ],
+      });
+    },
+  };
+}
+
+export const ensemble = ensembleTarget('Ensemble', 'route');
+
+/** The same, calling the model directly: the difference to `Ensemble` is what routing costs. */
+export const ensembleModel = ensembleTarget('Ensemble-model (no route)', 'model');
 
 /** Every target, in the order measured. */
-export const targets: Target[] = [direct, bareProxy, portkey, litellm, ensemble];
+export const targets: Target[] = [
+  direct,
+  bareProxy,
+  portkey,
+  litellm,
+  ensemble,
+  ...(routesDeclarable ? [ensembleModel] : []),
+];
 
 function undiciVersion(root: string): string {
   for (const path of ['bench/node_modules/undici/package.json', 'node_modules/undici/package.json']) {
