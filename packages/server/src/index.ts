@@ -29,6 +29,13 @@ export {
   openAiGatewayModule,
 } from './modules/openai-gateway/openai-gateway-module.ts';
 export { projectsModule } from './modules/projects/projects-module.ts';
+export {
+  BufferedUsageRecorder,
+  type BufferedUsageRecorderOptions,
+  type UsageRecorderStats,
+} from './modules/usage/buffered-usage-recorder.ts';
+export { usageModule } from './modules/usage/usage-module.ts';
+export { usageRecorderCollector } from './modules/usage/usage-recorder-metrics.ts';
 export { projectHeader } from './plugins/authentication.ts';
 export type { Lifecycle, LifecyclePhase } from './plugins/lifecycle.ts';
 export { type MetricsOptions, metricsPath } from './plugins/metrics.ts';

@@ -12,6 +12,8 @@ export interface ConsumerSessionOptions {
   clientId: string;
   groupId: string;
   topics: readonly string[];
+  /** The bus's prefix of topic and group names; handlers and dead letters see names without it. */
+  namePrefix: string;
   delivery: BatchDelivery;
   retry: RetryPolicy;
   deadLetterTopic: string | undefined;
@@ -155,7 +157,8 @@ export class ConsumerSession {
   #createWorker(topic: string, partition: number): PartitionWorker {
     const { delivery, retry, deadLetterTopic, limit, publish, requestTimeoutMs } = this.#options;
     return new PartitionWorker({
-      ...{ topic, partition, delivery, retry, deadLetterTopic, limit, publish },
+      ...{ topic: topic.slice(this.#options.namePrefix.length), partition, delivery, retry, deadLetterTopic },
+      ...{ limit, publish },
       logger: this.#logger,
       owns: () => this.#owns(topic, partition),
       onProgress: () => this.#maybeResume(),

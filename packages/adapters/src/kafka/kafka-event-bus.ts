@@ -44,7 +44,15 @@ export interface KafkaEventBusOptions {
   tls?: KafkaTlsOptions;
   /** SASL authentication (SCRAM on MSK's port 9096, IAM on 9098). Default none. */
   sasl?: KafkaSaslOptions;
+  /**
+   * Prepended to every topic and consumer group name on the cluster, so several installations (or
+   * test runs) can share one cluster without reading each other's records. Callers keep using the
+   * plain names; messages, dead letters and lag report them plain too. Default none.
+   */
+  namePrefix?: string;
 }
+
+const namePrefixPattern = /^[A-Za-z0-9._-]{0,100}$/;
 
 const brokerPattern = /^[^\s:]+:\d{1,5}$/;
 
@@ -56,7 +64,8 @@ const brokerPattern = /^[^\s:]+:\d{1,5}$/;
  */
 export class KafkaEventBus implements EventBus {
   readonly kind = 'kafka' as const;
-  readonly #options: Required<Omit<KafkaEventBusOptions, 'tls' | 'sasl'>>;
+  readonly #options: Required<Omit<KafkaEventBusOptions, 'tls' | 'sasl' | 'namePrefix'>>;
+  readonly #prefix: string;
   readonly #security: KafkaClientSecurity;
   /** Transport and mechanism, for messages: `TLS, SASL scram-sha-512 as user 'x'` (no secrets). */
   readonly #securityLabel: string;
@@ -77,7 +86,17 @@ export class KafkaEventBus implements EventBus {
         field: 'replicationFactor',
       });
     }
-    const { tls, sasl, ...rest } = options;
+    const { tls, sasl, namePrefix = '', ...rest } = options;
+    if (!namePrefixPattern.test(namePrefix)) {
+      throw new EnsembleError(
+        'config_invalid',
+        "the Kafka name prefix may hold up to 100 letters, digits, '.', '_' or '-'",
+        {
+          field: 'namePrefix',
+        },
+      );
+    }
+    this.#prefix = namePrefix;
     this.#options = { requestTimeoutMs: 30_000, sessionTimeoutMs: 10_000, ...rest };
     this.#security = kafkaClientSecurity(tls, sasl);
     this.#securityLabel = describeKafkaSecurity(tls, sasl);
@@ -118,17 +137,17 @@ export class KafkaEventBus implements EventBus {
       }
     });
     if (topics.length === 0) return;
-    const names = topics.map((topic) => topic.name);
+    const names = topics.map((topic) => this.#prefix + topic.name);
     const context = { ...this.#errorContext('ensureTopics'), topics: names };
     const deadline = Date.now() + this.#options.requestTimeoutMs;
     const work = async () => {
       const existing = new Set(await this.#admin.listTopics());
-      const missing = topics.filter((topic) => !existing.has(topic.name));
+      const missing = topics.filter((topic) => !existing.has(this.#prefix + topic.name));
       if (missing.length > 0) {
         await this.#admin
           .createTopics({
             topics: missing.map((topic) => ({
-              topic: topic.name,
+              topic: this.#prefix + topic.name,
               partitions: topic.partitions,
               replicas: this.#options.replicationFactor,
             })),
@@ -170,7 +189,7 @@ export class KafkaEventBus implements EventBus {
     });
     if (records.length === 0) return;
     const messages = records.map((record) => ({
-      topic: record.topic,
+      topic: this.#prefix + record.topic,
       key: Buffer.from(record.key),
       value: Buffer.from(JSON.stringify(record.value)),
     }));
@@ -212,8 +231,9 @@ export class KafkaEventBus implements EventBus {
       brokers: this.#options.brokers,
       security: this.#security,
       clientId: `${this.#options.clientId}-consumer`,
-      groupId: options.groupId,
-      topics: [...options.topics],
+      groupId: this.#prefix + options.groupId,
+      topics: options.topics.map((topic) => this.#prefix + topic),
+      namePrefix: this.#prefix,
       delivery,
       retry,
       deadLetterTopic: options.deadLetterTopic,
@@ -227,7 +247,7 @@ export class KafkaEventBus implements EventBus {
     this.#subscriptions.add(subscription);
     const close = subscription.close.bind(subscription);
     return {
-      groupId: subscription.groupId,
+      groupId: options.groupId,
       close: async () => {
         await close();
         this.#subscriptions.delete(subscription);
@@ -253,7 +273,12 @@ export class KafkaEventBus implements EventBus {
       if (!topicNamePattern.test(topic)) throw validationError(`topics[${i}]`, 'is not a valid Kafka topic name');
     });
     const context = { ...this.#errorContext('consumerLag'), ...(topics ? { topics } : {}) };
-    const work = readKafkaConsumerLag(this.#admin, groupId, topics);
+    const prefix = this.#prefix;
+    const work = readKafkaConsumerLag(
+      this.#admin,
+      prefix + groupId,
+      topics?.map((topic) => prefix + topic),
+    ).then((rows) => rows.map((row) => ({ ...row, topic: row.topic.slice(prefix.length) })));
     return withDeadline(
       work,
       this.#options.requestTimeoutMs,

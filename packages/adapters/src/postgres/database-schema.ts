@@ -19,6 +19,7 @@ export interface DatabaseSchema {
   model_alias_history: ModelAliasHistoryTable;
   credentials: CredentialsTable;
   api_keys: ApiKeysTable;
+  usage_records: UsageRecordsTable;
 }
 
 /** `bigint` columns: pg returns them as strings (they may exceed 2^53); numbers are accepted on write. */
@@ -167,4 +168,30 @@ export interface ApiKeysTable {
   created_at: CreatedAt;
   last_used_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   revoked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+/** Partitioned by day on `ts` (migration 0008); written by the ledger consumer only. */
+export interface UsageRecordsTable {
+  ts: Date;
+  event_id: string;
+  request_id: string;
+  project_id: string;
+  key_id: string | null;
+  endpoint: string;
+  requested: string;
+  route: string | null;
+  target: string | null;
+  provider: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  /** `numeric`: pg returns it as a string, so sums stay exact. */
+  cost_usd: ColumnType<string | null, number | string | null, number | string | null>;
+  latency_ms: number;
+  time_to_first_token_ms: number | null;
+  stream: boolean;
+  status: number;
+  error_code: string | null;
+  cache_hit: boolean;
+  attempts: number;
+  recorded_at: CreatedAt;
 }

@@ -14,3 +14,5 @@ export { npmPostgresBinDir, postgresMajorVersion, systemPostgresBinDir } from '.
 export * from './postgres-credential-repository.ts';
 export * from './postgres-model-repository.ts';
 export * from './postgres-project-repository.ts';
+export * from './postgres-usage-ledger.ts';
+export { UsagePartitions, usageDayOf } from './usage-partitions.ts';

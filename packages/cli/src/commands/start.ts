@@ -1,5 +1,5 @@
 import { EnsembleError } from '@ensemble/core';
-import { buildApp, closeGracefully, createLogger, listen } from '@ensemble/server';
+import { BufferedUsageRecorder, buildApp, closeGracefully, createLogger, listen } from '@ensemble/server';
 import { type RunningWorker, startWorker } from '@ensemble/worker';
 import { openApiKeys } from '../auth/open-api-keys.ts';
 import { loadConfig } from '../config/load-config.ts';
@@ -33,6 +33,10 @@ export async function startCommand(options: StartOptions): Promise<void> {
       const platform = await openPlatform(config, logger, { migrate: true, bus: true });
       onClose(() => platform.close());
       checkpoint();
+      // Usage events leave the gateway through this buffer; it is flushed after the server has drained
+      // (closers run in reverse), before the bus closes.
+      const usage = new BufferedUsageRecorder({ bus: platform.bus, logger });
+      onClose(() => usage.close(Math.min(5_000, timeoutMs / 2)));
       // The model registry: master key, repositories, and ensemble.yaml's models and credentials reconciled.
       const registry = await openRegistry({ config, database: platform.database, logger });
       checkpoint();
@@ -50,9 +54,16 @@ export async function startCommand(options: StartOptions): Promise<void> {
         logger,
         authenticator: keys,
         checks: platform.checks,
-        modules: serverModules(platform, registry, runtimes.manager, { artifacts: runtimes.artifacts, config }, keys),
+        modules: serverModules(
+          platform,
+          registry,
+          runtimes.manager,
+          { artifacts: runtimes.artifacts, config },
+          keys,
+          usage,
+        ),
         scaleInProtection: platform.protection,
-        metrics: serverMetrics(platform, logger),
+        metrics: serverMetrics(platform, logger, usage),
         version,
       });
       let worker: RunningWorker | undefined;

@@ -133,7 +133,7 @@ export async function openPlatform(
 }
 
 function createBus(config: EnsembleConfig, database: Database, logger: Logger): EventBus {
-  const { brokers, clientId, replicationFactor, connectTimeoutMs, topicPartitions } = config.kafka;
+  const { brokers, clientId, replicationFactor, connectTimeoutMs, topicPartitions, namePrefix } = config.kafka;
   if (brokers === undefined) {
     return new EmbeddedEventBus({ database, logger, defaultPartitions: topicPartitions });
   }
@@ -161,6 +161,7 @@ function createBus(config: EnsembleConfig, database: Database, logger: Logger): 
     clientId,
     replicationFactor,
     connectTimeoutMs,
+    namePrefix,
     logger,
     tls: ca ? { ca } : tls,
     ...(sasl ? { sasl } : {}),

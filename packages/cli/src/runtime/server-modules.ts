@@ -1,5 +1,5 @@
-import { PostgresProjectRepository } from '@ensemble/adapters/postgres';
-import type { ApiKeyStore, ArtifactStore, EnsembleConfig, ModelRuntimeManager } from '@ensemble/core';
+import { PostgresProjectRepository, PostgresUsageLedger } from '@ensemble/adapters/postgres';
+import type { ApiKeyStore, ArtifactStore, EnsembleConfig, ModelRuntimeManager, UsageRecorder } from '@ensemble/core';
 import {
   artifactsModule,
   credentialsModule,
@@ -9,6 +9,7 @@ import {
   modelsModule,
   openAiGatewayModule,
   projectsModule,
+  usageModule,
 } from '@ensemble/server';
 import type { Registry } from '../registry/open-registry.ts';
 import type { Platform } from './open-platform.ts';
@@ -20,6 +21,7 @@ export function serverModules(
   runtimes: ModelRuntimeManager,
   uploads: { artifacts: ArtifactStore; config: EnsembleConfig },
   keys: ApiKeyStore,
+  usage: UsageRecorder,
 ): EnsembleModule[] {
   return [
     projectsModule(new PostgresProjectRepository(platform.database.db)),
@@ -30,8 +32,10 @@ export function serverModules(
     openAiGatewayModule({
       runtimes,
       models: registry.models,
+      usage,
       cache: { ttlMs: uploads.config.gateway.cacheTtlMs, maxBytes: uploads.config.gateway.cacheMaxBytes },
     }),
+    usageModule(new PostgresUsageLedger(platform.database.db)),
     artifactsModule({ artifacts: uploads.artifacts, uploadLimitBytes: uploads.config.server.uploadLimitBytes }),
   ];
 }

@@ -1,29 +1,44 @@
-import { OutboxRelay } from '@ensemble/adapters/postgres';
+import { OutboxRelay, PostgresUsageLedger } from '@ensemble/adapters/postgres';
 import type { EnsembleConfig, Logger } from '@ensemble/core';
-import { consumerLagCollector, type MetricsOptions } from '@ensemble/server';
+import {
+  consumerLagCollector,
+  type MetricsCollector,
+  type MetricsOptions,
+  type UsageRecorderStats,
+  usageRecorderCollector,
+} from '@ensemble/server';
 import {
   type BackgroundService,
   type ConsumerDefinition,
   ConsumerLagReporter,
   consumerLagGroups,
+  UsageLedgerMaintenance,
+  usageLedgerConsumer,
   type WorkerOptions,
 } from '@ensemble/worker';
 import type { Platform } from './open-platform.ts';
 
-/** The consumers the domains contribute (none yet); their groups are the ones whose lag is reported. */
-function workerConsumers(): ConsumerDefinition[] {
-  return [];
+/** The consumers the domains contribute; their groups are the ones whose lag is reported. */
+function workerConsumers(platform: Platform, logger: Logger): ConsumerDefinition[] {
+  const ledger = new PostgresUsageLedger(platform.database.db, { logger });
+  return [usageLedgerConsumer({ bus: platform.bus, ledger, logger })];
 }
 
 /**
- * What a worker process runs: the outbox relay, the consumers the domains contribute, and, when
- * enabled, the consumer-lag EMF reporter (on by default on ECS, where it feeds worker auto-scaling).
+ * What a worker process runs: the outbox relay, the consumers the domains contribute, the usage
+ * ledger's maintenance (partitions ahead, retention), and, when enabled, the consumer-lag EMF
+ * reporter (on by default on ECS, where it feeds worker auto-scaling).
  */
 export function workerParts(platform: Platform, logger: Logger, config: EnsembleConfig): WorkerOptions {
   const relay = new OutboxRelay({ database: platform.database, bus: platform.bus, logger });
-  const consumers = workerConsumers();
+  const consumers = workerConsumers(platform, logger);
   const services: BackgroundService[] = [
     { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() },
+    new UsageLedgerMaintenance({
+      ledger: new PostgresUsageLedger(platform.database.db, { logger }),
+      retentionDays: config.usage.retentionDays,
+      logger,
+    }),
   ];
   const intervalSeconds = config.metrics.emfIntervalSeconds ?? (config.ecs.agentUri ? 60 : 0);
   if (intervalSeconds > 0) {
@@ -33,8 +48,17 @@ export function workerParts(platform: Platform, logger: Logger, config: Ensemble
   return { bus: platform.bus, logger, services, consumers, protection: platform.protection };
 }
 
-/** `/metrics` of the server: the lag of the worker's consumer groups, wherever the workers run. */
-export function serverMetrics(platform: Platform, logger: Logger): MetricsOptions {
-  const groups = consumerLagGroups(workerConsumers());
-  return { collectors: [consumerLagCollector({ bus: platform.bus, groups: () => groups, logger })] };
+/**
+ * `/metrics` of the server: the lag of the worker's consumer groups, wherever the workers run, and
+ * the usage recorder's counts (dropped events among them).
+ */
+export function serverMetrics(
+  platform: Platform,
+  logger: Logger,
+  usage?: { stats(): UsageRecorderStats },
+): MetricsOptions {
+  const groups = consumerLagGroups(workerConsumers(platform, logger));
+  const collectors: MetricsCollector[] = [consumerLagCollector({ bus: platform.bus, groups: () => groups, logger })];
+  if (usage !== undefined) collectors.push(usageRecorderCollector(usage));
+  return { collectors };
 }

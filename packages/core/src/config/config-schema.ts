@@ -166,6 +166,11 @@ export const configSchema = z.strictObject({
     .strictObject({
       brokers: brokerList.optional(),
       clientId: z.string().min(1).default('ensemble'),
+      /** Prepended to every topic and consumer group on the cluster, so installations can share one. */
+      namePrefix: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{0,100}$/, "may hold up to 100 letters, digits, '.', '_' or '-'")
+        .default(''),
       topicPartitions: positiveInt.max(10_000).default(6),
       replicationFactor: positiveInt.max(32).default(1),
       connectTimeoutMs: positiveInt.default(5_000),
@@ -240,6 +245,13 @@ export const configSchema = z.strictObject({
       cacheMaxBytes: positiveInt.default(64 * 1024 * 1024),
     })
     .prefault({}),
+  /** The usage ledger (docs/usage-ledger.md). */
+  usage: z
+    .strictObject({
+      /** Whole days of usage rows kept; older days are dropped by the worker's maintenance task. */
+      retentionDays: z.coerce.number().int().min(1).max(3_650).default(90),
+    })
+    .prefault({}),
   /** Models reconciled into the registry at start (see docs/models.md). */
   models: z.array(declaredModelSchema).default([]),
   /** Credentials reconciled at start, by reference to the environment variable that holds each key. */
@@ -279,6 +291,10 @@ export const environmentVariables = {
     fix: 'a comma-separated list of host:port, e.g. 127.0.0.1:9092, or unset it to use the embedded bus',
   },
   KAFKA_CLIENT_ID: { path: 'kafka.clientId', fix: 'a non-empty client id' },
+  KAFKA_NAME_PREFIX: {
+    path: 'kafka.namePrefix',
+    fix: "letters, digits, '.', '_' or '-', e.g. staging. (or unset it for none)",
+  },
   KAFKA_TOPIC_PARTITIONS: { path: 'kafka.topicPartitions', fix: 'a positive number of partitions, e.g. 6' },
   KAFKA_REPLICATION_FACTOR: { path: 'kafka.replicationFactor', fix: 'a positive replication factor, e.g. 3 on MSK' },
   KAFKA_CONNECT_TIMEOUT_MS: { path: 'kafka.connectTimeoutMs', fix: 'a positive number of milliseconds' },
@@ -332,6 +348,10 @@ export const environmentVariables = {
   ENSEMBLE_GATEWAY_CACHE_MAX_BYTES: {
     path: 'gateway.cacheMaxBytes',
     fix: 'a positive number of bytes, e.g. 67108864',
+  },
+  USAGE_RETENTION_DAYS: {
+    path: 'usage.retentionDays',
+    fix: 'a whole number of days between 1 and 3650, e.g. 90',
   },
 } as const satisfies Record<string, { path: string; fix: string }>;
 

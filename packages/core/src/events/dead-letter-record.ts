@@ -6,7 +6,7 @@ import { createEvent, type EventEnvelope } from './event-envelope.ts';
  * keyed like the original, carrying the original's project and trace when it was a valid envelope.
  */
 export function deadLetterRecord(deadLetterTopic: string, letter: DeadLetter): PublishRecord<DeadLetter> {
-  const original = letter.reason === 'handler_failed' ? (letter.original as EventEnvelope) : undefined;
+  const original = letter.reason === 'invalid_envelope' ? undefined : (letter.original as EventEnvelope);
   return {
     topic: deadLetterTopic,
     key: letter.key,

@@ -5,6 +5,8 @@ export const topics = {
   jobsEvents: 'ensemble.jobs.events',
   jobsDlq: 'ensemble.jobs.dlq',
   usage: 'ensemble.usage',
+  /** Usage records the ledger refused (not a valid usage event). */
+  usageDlq: 'ensemble.usage.dlq',
   modelsLifecycle: 'ensemble.models.lifecycle',
   documents: 'ensemble.documents',
 } as const;

@@ -127,7 +127,11 @@ export interface DeadLetter {
   partition: number;
   offset: string;
   key: string;
-  reason: 'invalid_envelope' | 'handler_failed';
+  /**
+   * `invalid_envelope`: not an event envelope; `handler_failed`: the last attempt failed;
+   * `invalid_data`: a valid envelope whose data the consumer's schema refused (no attempt could help).
+   */
+  reason: 'invalid_envelope' | 'handler_failed' | 'invalid_data';
   error: string;
   attempts: number;
   /** The original envelope, or the raw text when it was not a valid one. */

@@ -8,4 +8,5 @@ export * from './model-repository.ts';
 export * from './project-repository.ts';
 export * from './route-lookup.ts';
 export * from './scale-in-protection.ts';
+export * from './usage-ledger.ts';
 export * from './usage-recorder.ts';

@@ -1,1 +1,2 @@
 export * from './usage-event.ts';
+export * from './usage-query.ts';

@@ -1,0 +1,2 @@
+export * from './usage-ledger-consumer.ts';
+export * from './usage-ledger-maintenance.ts';
