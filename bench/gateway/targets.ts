@@ -214,7 +214,7 @@ function ensembleTarget(name: string, via: 'route' | 'model', extraEnv: NodeJS.P
       });
       return fromProcess(`http://127.0.0.1:${port}`, pinned, {
         notes: [
-          `API keys checked; ${useRoute ? 'calls name a route (fallback of two models, breaker, retry)' : 'calls name the model'}; pass-through to the OpenAI-wire upstream`,
+          `API keys checked; ${useRoute ? 'calls name a route (fallback of two models, breaker, retry)' : 'calls name the model'}; usage ledger ${extraEnv.USAGE_LEDGER === 'false' ? 'off' : 'on'}; pass-through to the OpenAI-wire upstream`,
         ],
       });
     },
@@ -222,6 +222,11 @@ function ensembleTarget(name: string, via: 'route' | 'model', extraEnv: NodeJS.P
 }
 
 export const ensemble = ensembleTarget('Ensemble', 'route');
+
+/** The same with the usage ledger off (`USAGE_LEDGER=false`): the difference is what recording every call costs. */
+export const ensembleNoLedger = ensembleTarget('Ensemble-noledger (usage ledger off)', 'route', {
+  USAGE_LEDGER: 'false',
+});
 
 /** The same, calling the model directly: the difference to `Ensemble` is what routing costs. */
 export const ensembleModel = ensembleTarget('Ensemble-model (no route)', 'model');
@@ -233,6 +238,7 @@ export const targets: Target[] = [
   portkey,
   litellm,
   ensemble,
+  ensembleNoLedger,
   ...(routesDeclarable ? [ensembleModel] : []),
 ];
 

@@ -32,7 +32,7 @@ export function serverModules(
     openAiGatewayModule({
       runtimes,
       models: registry.models,
-      usage,
+      ...(uploads.config.usage.ledger ? { usage } : {}),
       cache: { ttlMs: uploads.config.gateway.cacheTtlMs, maxBytes: uploads.config.gateway.cacheMaxBytes },
     }),
     usageModule(new PostgresUsageLedger(platform.database.db)),

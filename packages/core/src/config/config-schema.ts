@@ -250,6 +250,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Whole days of usage rows kept; older days are dropped by the worker's maintenance task. */
       retentionDays: z.coerce.number().int().min(1).max(3_650).default(90),
+      /** Whether the gateway records calls at all; off, no usage events are made (benchmarks compare both). */
+      ledger: bool.default(true),
     })
     .prefault({}),
   /** Models reconciled into the registry at start (see docs/models.md). */
@@ -353,6 +355,7 @@ export const environmentVariables = {
     path: 'usage.retentionDays',
     fix: 'a whole number of days between 1 and 3650, e.g. 90',
   },
+  USAGE_LEDGER: { path: 'usage.ledger', fix: 'true (record every /v1 call, the default) or false' },
 } as const satisfies Record<string, { path: string; fix: string }>;
 
 export type EnvironmentVariable = keyof typeof environmentVariables;
