@@ -40,7 +40,11 @@ import { sql } from 'kysely';
 import pg from 'pg';
 
 const { values } = parseArgs({
-  options: { events: { type: 'string', default: '100000' }, kafka: { type: 'string' } },
+  options: {
+    events: { type: 'string', default: '100000' },
+    kafka: { type: 'string' },
+    'skip-record': { type: 'boolean', default: false },
+  },
 });
 const events = Number(values.events);
 const kafkaBrokers = values.kafka ?? process.env.KAFKA_BROKERS;
@@ -102,6 +106,7 @@ async function consumerThroughput(bus: EventBus, database: Database, label: stri
     { name: topic, partitions: 6 },
     { name: `${topic}.dlq`, partitions: 1 },
   ]);
+  const publishCpu = process.cpuUsage();
   for (let i = 0; i < events; i += 500) {
     const batch: PublishRecord[] = [];
     for (let j = i; j < Math.min(events, i + 500); j++) {
@@ -114,9 +119,11 @@ async function consumerThroughput(bus: EventBus, database: Database, label: stri
     }
     await bus.publish(batch);
   }
+  const published = process.cpuUsage(publishCpu);
   await sql`truncate usage_records`.execute(database.db);
   const ledger = new PostgresUsageLedger(database.db);
   const started = performance.now();
+  const consumeCpu = process.cpuUsage();
   const worker = await startWorker({
     bus,
     logger: silentLogger,
@@ -133,8 +140,17 @@ async function consumerThroughput(bus: EventBus, database: Database, label: stri
   });
   while ((await countRows(database)) < events) await new Promise((resolve) => setTimeout(resolve, 50));
   const seconds = (performance.now() - started) / 1_000;
+  const consumed = process.cpuUsage(consumeCpu);
   await worker.stop();
-  return { label, rowsPerSecond: Math.round(events / seconds), seconds };
+  // CPU of this Node process only (PostgreSQL and Kafka run in their own): what the ledger adds to Ensemble's.
+  const perEvent = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / events;
+  return {
+    label,
+    rowsPerSecond: Math.round(events / seconds),
+    seconds,
+    publishCpuUs: perEvent(published),
+    consumeCpuUs: perEvent(consumed),
+  };
 }
 
 async function appendThroughput(database: Database) {
@@ -184,16 +200,18 @@ const down = {
   },
 };
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}`);
-// Warm up the JIT, then measure.
-await recordCost(up, 200, 200);
-const steady = await recordCost(up, 5_000, 200);
-console.log(
-  `record(), bus up:   p50 ${steady.p50.toFixed(0)} ns, p99 ${steady.p99.toFixed(0)} ns per call (${steady.stats.published} published, ${steady.stats.dropped} dropped)`,
-);
-const dropping = await recordCost(down, 1_000, 200);
-console.log(
-  `record(), bus down: p50 ${dropping.p50.toFixed(0)} ns, p99 ${dropping.p99.toFixed(0)} ns per call (${dropping.stats.dropped} dropped once 10,000 were held)`,
-);
+if (!values['skip-record']) {
+  // Warm up the JIT, then measure.
+  await recordCost(up, 200, 200);
+  const steady = await recordCost(up, 5_000, 200);
+  console.log(
+    `record(), bus up:   p50 ${steady.p50.toFixed(0)} ns, p99 ${steady.p99.toFixed(0)} ns per call (${steady.stats.published} published, ${steady.stats.dropped} dropped)`,
+  );
+  const dropping = await recordCost(down, 1_000, 200);
+  console.log(
+    `record(), bus down: p50 ${dropping.p50.toFixed(0)} ns, p99 ${dropping.p99.toFixed(0)} ns per call (${dropping.stats.dropped} dropped once 10,000 were held)`,
+  );
+}
 
 const { database, stop } = await openDatabase();
 try {
@@ -205,7 +223,7 @@ try {
   const viaEmbedded = await consumerThroughput(embedded, database, 'embedded bus');
   await embedded.close();
   console.log(
-    `consumer, ${viaEmbedded.label}: ${viaEmbedded.rowsPerSecond} rows/s (${events} rows in ${viaEmbedded.seconds.toFixed(1)} s)`,
+    `consumer, ${viaEmbedded.label}: ${viaEmbedded.rowsPerSecond} rows/s (${events} rows in ${viaEmbedded.seconds.toFixed(1)} s; Node CPU per event: publish ${viaEmbedded.publishCpuUs.toFixed(1)} µs, consume ${viaEmbedded.consumeCpuUs.toFixed(1)} µs)`,
   );
   if (kafkaBrokers !== undefined) {
     const kafka = new KafkaEventBus({
@@ -218,7 +236,7 @@ try {
     const viaKafka = await consumerThroughput(kafka, database, 'Kafka');
     await kafka.close();
     console.log(
-      `consumer, ${viaKafka.label}: ${viaKafka.rowsPerSecond} rows/s (${events} rows in ${viaKafka.seconds.toFixed(1)} s)`,
+      `consumer, ${viaKafka.label}: ${viaKafka.rowsPerSecond} rows/s (${events} rows in ${viaKafka.seconds.toFixed(1)} s; Node CPU per event: publish ${viaKafka.publishCpuUs.toFixed(1)} µs, consume ${viaKafka.consumeCpuUs.toFixed(1)} µs)`,
     );
   }
 } finally {

@@ -62,29 +62,32 @@ const columns = [
   'attempts',
 ] as const;
 
-/** PostgreSQL array types of `columns`, in order, for the `unnest` insert. */
-const columnTypes = [
-  'timestamptz',
-  'text',
-  'text',
-  'text',
-  'text',
-  'text',
-  'text',
-  'text',
-  'text',
-  'text',
-  'integer',
-  'integer',
-  'numeric',
-  'double precision',
-  'double precision',
-  'boolean',
-  'smallint',
-  'text',
-  'boolean',
-  'integer',
-] as const;
+/** The `RecordedUsage` fields that fill `columns`, in the same order, with their SQL types. */
+const recordFieldTypes: ReadonlyArray<readonly [keyof RecordedUsage, string]> = [
+  ['ts', 'timestamptz'],
+  ['eventId', 'text'],
+  ['requestId', 'text'],
+  ['projectId', 'text'],
+  ['keyId', 'text'],
+  ['endpoint', 'text'],
+  ['requested', 'text'],
+  ['route', 'text'],
+  ['target', 'text'],
+  ['provider', 'text'],
+  ['inputTokens', 'integer'],
+  ['outputTokens', 'integer'],
+  ['costUsd', 'numeric'],
+  ['latencyMs', 'double precision'],
+  ['timeToFirstTokenMs', 'double precision'],
+  ['stream', 'boolean'],
+  ['status', 'smallint'],
+  ['errorCode', 'text'],
+  ['cacheHit', 'boolean'],
+  ['attempts', 'integer'],
+];
+const recordFields = recordFieldTypes.map(([field]) => field);
+/** `"ts" timestamptz, "eventId" text, …`: the shape `json_to_recordset` reads. */
+const recordColumns = recordFieldTypes.map(([field, type]) => `"${field}" ${type}`).join(', ');
 
 interface FiguresRow {
   requests: string;
@@ -100,8 +103,8 @@ interface FiguresRow {
 
 /**
  * The usage ledger in PostgreSQL: `usage_records`, partitioned by day (see `UsagePartitions`).
- * Writes are one `insert … select from unnest(…)` per batch (20 array parameters whatever the batch
- * size), idempotent on (ts, event_id). Reads aggregate with `percentile_cont` in one pass that
+ * Writes are one `insert … select from json_to_recordset(…)` per batch (one parameter whatever the
+ * batch size), idempotent on (ts, event_id). Reads aggregate with `percentile_cont` in one pass that
  * yields the series and the totals together (grouping sets).
  */
 export class PostgresUsageLedger implements UsageLedger, UsageLedgerWriter {
@@ -120,46 +123,19 @@ export class PostgresUsageLedger implements UsageLedger, UsageLedgerWriter {
   async append(records: readonly RecordedUsage[]): Promise<number> {
     if (records.length === 0) return 0;
     // Days near now get their partition first; far-off ones (a clock gone wrong) stay in the default.
-    const now = Date.now();
-    const days = new Set<string>();
+    const today = Math.floor(Date.now() / dayMs);
+    const dayNumbers = new Set<number>();
     for (const record of records) {
-      const at = Date.parse(record.ts);
-      if (at > now - 7 * dayMs && at < now + (this.#daysAhead + 1) * dayMs) days.add(usageDayOf(at));
+      const day = Math.floor(Date.parse(record.ts) / dayMs);
+      if (day >= today - 7 && day <= today + this.#daysAhead + 1) dayNumbers.add(day);
     }
-    await this.#partitions.ensure(days);
-    const arrays: unknown[][] = columns.map(() => new Array(records.length));
-    records.forEach((r, i) => {
-      const values = [
-        // Milliseconds, as JavaScript reads it: the same instant on every delivery of the record.
-        new Date(r.ts).toISOString(),
-        r.eventId,
-        r.requestId,
-        r.projectId,
-        r.keyId,
-        r.endpoint,
-        r.requested,
-        r.route,
-        r.target,
-        r.provider,
-        r.inputTokens,
-        r.outputTokens,
-        r.costUsd === null ? null : r.costUsd.toFixed(12),
-        r.latencyMs,
-        r.timeToFirstTokenMs,
-        r.stream,
-        r.status,
-        r.errorCode,
-        r.cacheHit,
-        r.attempts,
-      ];
-      values.forEach((value, column) => {
-        (arrays[column] as unknown[])[i] = value;
-      });
-    });
-    const unnested = sql.join(arrays.map((values, i) => sql`${values}::${sql.raw(columnTypes[i] as string)}[]`));
+    await this.#partitions.ensure([...dayNumbers].map((day) => usageDayOf(day * dayMs)));
+    // One JSON parameter, the records as they are: JSON.stringify is native, while binding 20 arrays
+    // has pg escape every string in JavaScript.
     const result = await sql`
       insert into usage_records (${sql.join(columns.map((column) => sql.ref(column)))})
-      select * from unnest(${unnested})
+      select date_trunc('milliseconds', ts), ${sql.join(recordFields.slice(1).map((field) => sql.ref(field)))}
+      from json_to_recordset(${JSON.stringify(records)}::json) as r(${sql.raw(recordColumns)})
       on conflict do nothing`.execute(this.#db);
     return Number(result.numAffectedRows ?? 0n);
   }
