@@ -5,5 +5,6 @@ export * from './events/index.ts';
 export * from './models/index.ts';
 export * from './ports/index.ts';
 export * from './projects/index.ts';
+export * from './routes/index.ts';
 export * from './routing/index.ts';
 export * from './usage/index.ts';

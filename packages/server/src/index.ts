@@ -29,6 +29,7 @@ export {
   openAiGatewayModule,
 } from './modules/openai-gateway/openai-gateway-module.ts';
 export { projectsModule } from './modules/projects/projects-module.ts';
+export { routesModule } from './modules/routes/routes-module.ts';
 export {
   BufferedUsageRecorder,
   type BufferedUsageRecorderOptions,

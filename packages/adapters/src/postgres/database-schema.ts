@@ -20,6 +20,8 @@ export interface DatabaseSchema {
   credentials: CredentialsTable;
   api_keys: ApiKeysTable;
   usage_records: UsageRecordsTable;
+  routes: RoutesTable;
+  route_versions: RouteVersionsTable;
 }
 
 /** `bigint` columns: pg returns them as strings (they may exceed 2^53); numbers are accepted on write. */
@@ -194,4 +196,27 @@ export interface UsageRecordsTable {
   cache_hit: boolean;
   attempts: number;
   recorded_at: CreatedAt;
+}
+
+export interface RoutesTable {
+  id: Generated<string>;
+  project_id: string;
+  name: string;
+  status: ColumnType<string, string | undefined, string>;
+  current_version: number;
+  latest_version: number;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  updated_by: string;
+}
+
+export interface RouteVersionsTable {
+  route_id: string;
+  version: number;
+  /** The validated policy tree; parsed again by core when read. */
+  policy: JsonColumn<unknown>;
+  description: string;
+  targets: string[];
+  created_by: string;
+  created_at: CreatedAt;
 }

@@ -14,5 +14,8 @@ export { npmPostgresBinDir, postgresMajorVersion, systemPostgresBinDir } from '.
 export * from './postgres-credential-repository.ts';
 export * from './postgres-model-repository.ts';
 export * from './postgres-project-repository.ts';
+export * from './postgres-route-lookup.ts';
+export * from './postgres-route-repository.ts';
 export * from './postgres-usage-ledger.ts';
+export * from './route-lookup-cache.ts';
 export { UsagePartitions, usageDayOf } from './usage-partitions.ts';

@@ -6,6 +6,7 @@ import { loadConfig } from '../config/load-config.ts';
 import type { GlobalOptions } from '../main.ts';
 import { openModelRuntimes } from '../model-runtime/open-model-runtimes.ts';
 import { openRegistry } from '../registry/open-registry.ts';
+import { openRoutes } from '../routes/open-routes.ts';
 import { openPlatform } from '../runtime/open-platform.ts';
 import { runUntilSignal } from '../runtime/run-until-signal.ts';
 import { serverModules } from '../runtime/server-modules.ts';
@@ -49,6 +50,10 @@ export async function startCommand(options: StartOptions): Promise<void> {
       const runtimes = await openModelRuntimes({ config, database: platform.database, registry, logger });
       onClose(() => runtimes.close());
       checkpoint();
+      // Routes: ensemble.yaml's reconciled once the models they target exist; the gateway's cached lookup.
+      const routes = await openRoutes({ config, database: platform.database, logger });
+      onClose(() => routes.close());
+      checkpoint();
       const app = await buildApp({
         config,
         logger,
@@ -61,6 +66,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
           { artifacts: runtimes.artifacts, config },
           keys,
           usage,
+          routes,
         ),
         scaleInProtection: platform.protection,
         metrics: serverMetrics(platform, logger, usage),

@@ -9,9 +9,11 @@ import {
   modelsModule,
   openAiGatewayModule,
   projectsModule,
+  routesModule,
   usageModule,
 } from '@ensemble/server';
 import type { Registry } from '../registry/open-registry.ts';
+import type { Routes } from '../routes/open-routes.ts';
 import type { Platform } from './open-platform.ts';
 
 /** The domain modules the API serves, wired to their adapters. */
@@ -22,17 +24,20 @@ export function serverModules(
   uploads: { artifacts: ArtifactStore; config: EnsembleConfig },
   keys: ApiKeyStore,
   usage: UsageRecorder,
+  routes: Routes,
 ): EnsembleModule[] {
   return [
     projectsModule(new PostgresProjectRepository(platform.database.db)),
     keysModule(keys),
     modelsModule(registry.models),
+    routesModule(routes.repository),
     credentialsModule(registry.credentials),
     modelRuntimeModule(runtimes),
     openAiGatewayModule({
       runtimes,
       models: registry.models,
       ...(uploads.config.usage.ledger ? { usage } : {}),
+      routes: routes.lookup,
       cache: { ttlMs: uploads.config.gateway.cacheTtlMs, maxBytes: uploads.config.gateway.cacheMaxBytes },
     }),
     usageModule(new PostgresUsageLedger(platform.database.db)),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { adminKeyProblem } from '../auth/api-key.ts';
 import { declaredCredentialSchema, declaredModelSchema } from '../models/declared-models.ts';
+import { declaredRouteSchema } from '../routes/declared-routes.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -258,6 +259,8 @@ export const configSchema = z.strictObject({
   models: z.array(declaredModelSchema).default([]),
   /** Credentials reconciled at start, by reference to the environment variable that holds each key. */
   credentials: z.array(declaredCredentialSchema).default([]),
+  /** Routes (virtual models) reconciled at start, after the models they target (see docs/routes.md). */
+  routes: z.array(declaredRouteSchema).default([]),
 });
 
 export type EnsembleConfig = z.infer<typeof configSchema>;

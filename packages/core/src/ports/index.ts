@@ -7,6 +7,7 @@ export * from './logger.ts';
 export * from './model-repository.ts';
 export * from './project-repository.ts';
 export * from './route-lookup.ts';
+export * from './route-repository.ts';
 export * from './scale-in-protection.ts';
 export * from './usage-ledger.ts';
 export * from './usage-recorder.ts';

@@ -55,7 +55,7 @@ export interface AttemptSuccess<T> {
 type NodeResult<T> = { ok: true; success: AttemptSuccess<T> } | { ok: false; failure: AttemptFailure; tried: boolean };
 
 /** A route that references routes deeper than this is a configuration loop or close to one. */
-const maxRouteHops = 4;
+export const maxRouteHops = 4;
 
 const rootSettings: EffectiveSettings = {
   retry: noRetry,
