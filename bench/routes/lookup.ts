@@ -46,6 +46,12 @@ for (let round = 0; round < rounds; round += 1) {
   route.push(await measure('chat'));
   absent.push(await measure('openai/gpt-4o-mini'));
 }
-console.log(`node ${process.version}, ${calls.toLocaleString('en')} awaited calls per round, ${rounds} rounds (median)`);
-console.log(`route found:     ${(median(route) / 1000).toFixed(3)} µs per call  (rounds: ${route.map((n) => n.toFixed(0)).join(', ')} ns)`);
-console.log(`no such route:   ${(median(absent) / 1000).toFixed(3)} µs per call  (rounds: ${absent.map((n) => n.toFixed(0)).join(', ')} ns)`);
+console.log(
+  `node ${process.version}, ${calls.toLocaleString('en')} awaited calls per round, ${rounds} rounds (median)`,
+);
+console.log(
+  `route found:     ${(median(route) / 1000).toFixed(3)} µs per call  (rounds: ${route.map((n) => n.toFixed(0)).join(', ')} ns)`,
+);
+console.log(
+  `no such route:   ${(median(absent) / 1000).toFixed(3)} µs per call  (rounds: ${absent.map((n) => n.toFixed(0)).join(', ')} ns)`,
+);

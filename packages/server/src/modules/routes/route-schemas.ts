@@ -15,7 +15,7 @@ if (!z.globalRegistry.has(routePolicySchema)) {
   z.globalRegistry.add(routePolicySchema, {
     id: 'RoutePolicy',
     description:
-      "A target name (shorthand for a single node) or a node: single | fallback | loadbalance | conditional (docs/routes.md)",
+      'A target name (shorthand for a single node) or a node: single | fallback | loadbalance | conditional (docs/routes.md)',
   });
 }
 
