@@ -63,6 +63,15 @@ describe('RouteLookupCache', () => {
     assert.equal(source.reads, 2);
   });
 
+  it('answers refs with a version or alias without a read: they always name models', async () => {
+    const source = new CountingSource();
+    const cache = new RouteLookupCache({ source });
+    assert.equal(await cache.current('p', 'openai/gpt-4o@2'), undefined);
+    assert.equal(await cache.current('p', 'openai/gpt-4o:production'), undefined);
+    assert.equal(source.reads, 0);
+    assert.equal(cache.size, 0);
+  });
+
   it('shares one read among concurrent misses', async () => {
     const source = new CountingSource();
     source.put('p', 'chat', 'm');

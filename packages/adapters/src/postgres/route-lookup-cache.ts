@@ -55,6 +55,8 @@ export class RouteLookupCache implements RouteLookup {
   }
 
   current(projectId: string, name: string): Promise<Route | undefined> {
+    // `name@2` and `name:alias` always mean models: no entry, no query.
+    if (name.includes('@') || name.includes(':')) return noRoute;
     const key = `${projectId}\u0000${name}`;
     const entry = this.#absent.get(key) ?? this.#routes.get(key);
     if (entry !== undefined) {
@@ -173,6 +175,8 @@ export class RouteLookupCache implements RouteLookup {
     map.set(key, entry);
   }
 }
+
+const noRoute: Promise<Route | undefined> = Promise.resolve(undefined);
 
 /** Equal content (a route deleted and declared again restarts at version 1, so the version alone is not enough). */
 function sameRoute(a: Route | undefined, b: Route | undefined): boolean {

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { modelNameSchema, versionNumberSchema } from '../models/model-name.ts';
-import type { Route } from '../routing/route.ts';
 import type { RoutePolicy } from '../routing/route-policy.ts';
 import { routePolicyDocumentSchema } from './route-policy-document.ts';
 
@@ -36,17 +35,6 @@ export interface StoredRoute {
   createdAt: Date;
   updatedAt: Date;
   updatedBy: string;
-}
-
-/** What the gateway runs: the current version as core's `Route`. */
-export function routeOf(stored: StoredRoute): Route {
-  const { current } = stored;
-  return Object.freeze({
-    name: stored.name,
-    version: current.version,
-    policy: current.policy,
-    description: current.description,
-  });
 }
 
 const description = z.string().max(2000);
