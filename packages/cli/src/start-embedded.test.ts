@@ -4,6 +4,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { waitFor } from '@ensemble/testkit';
 import { runEnsemble, spawnEnsemble } from './testing/ensemble-process.ts';
 
 // What a new user gets from `npm ci && npm start`: no DATABASE_URL, no KAFKA_BROKERS, no API key.
@@ -47,6 +48,8 @@ describe('ensemble start with embedded defaults', { timeout: 240_000 }, () => {
         body: JSON.stringify({ id: 'kept', name: 'Survives restarts' }),
       });
       assert.equal(created.status, 201);
+      // The in-process worker starts after the server listens; a SIGTERM before that is a shutdown during start-up.
+      await waitFor('the in-process worker to run', () => /"msg":"worker running"/.test(first.output()));
     } finally {
       assert.equal(await first.stop('SIGTERM'), 0, first.output());
     }

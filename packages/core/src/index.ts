@@ -2,6 +2,7 @@ export * from './auth/index.ts';
 export * from './config/index.ts';
 export * from './errors/index.ts';
 export * from './events/index.ts';
+export * from './jobs/index.ts';
 export * from './models/index.ts';
 export * from './ports/index.ts';
 export * from './projects/index.ts';

@@ -22,6 +22,11 @@ export interface DatabaseSchema {
   usage_records: UsageRecordsTable;
   routes: RoutesTable;
   route_versions: RouteVersionsTable;
+  jobs: JobsTable;
+  job_items: JobItemsTable;
+  job_results: JobResultsTable;
+  job_events: JobEventsTable;
+  batch_files: BatchFilesTable;
 }
 
 /** `bigint` columns: pg returns them as strings (they may exceed 2^53); numbers are accepted on write. */
@@ -218,5 +223,85 @@ export interface RouteVersionsTable {
   description: string;
   targets: string[];
   created_by: string;
+  created_at: CreatedAt;
+}
+
+export interface JobsTable {
+  id: string;
+  project_id: string;
+  type: string;
+  status: string;
+  model: string;
+  target_name: string;
+  target_version: number;
+  target_kind: string;
+  priority: string;
+  item_timeout_ms: number;
+  retry: JsonColumn<{ maxAttempts: number; initialDelayMs: number; maxDelayMs: number }>;
+  metadata: ColumnType<Record<string, string>, string | undefined, string>;
+  idempotency_key: string | null;
+  request_sha256: string;
+  source: ColumnType<string, string | undefined, string>;
+  source_details: NullableJsonColumn<Record<string, unknown>>;
+  total_items: number;
+  planned_items: ColumnType<number, number | undefined, number>;
+  succeeded_items: ColumnType<number, number | undefined, number>;
+  failed_items: ColumnType<number, number | undefined, number>;
+  input_tokens: ColumnType<string, string | number | undefined, string | number>;
+  output_tokens: ColumnType<string, string | number | undefined, string | number>;
+  /** numeric: pg returns it as a string. */
+  cost_usd: ColumnType<string | null, string | number | null | undefined, string | number | null>;
+  round: ColumnType<number, number | undefined, number>;
+  event_seq: ColumnType<string, string | number | undefined, string | number>;
+  created_by: string | null;
+  created_at: CreatedAt;
+  started_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  finished_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  cancelled_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  updated_at: UpdatedAt;
+  webhook_url: string | null;
+  webhook_status: ColumnType<string | null, string | null | undefined, string | null>;
+  webhook_attempts: ColumnType<number, number | undefined, number>;
+  webhook_next_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  webhook_last_error: ColumnType<string | null, string | null | undefined, string | null>;
+  webhook_delivered_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+export interface JobItemsTable {
+  job_id: string;
+  item_index: number;
+  custom_id: string | null;
+  input: JsonColumn<Record<string, unknown>>;
+}
+
+export interface JobResultsTable {
+  job_id: string;
+  item_index: number;
+  status: string;
+  output: NullableJsonColumn<unknown>;
+  error: NullableJsonColumn<{ code: string; message: string; retryable: boolean }>;
+  attempts: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: ColumnType<string | null, string | number | null, string | number | null>;
+  started_at: Date;
+  finished_at: Date;
+}
+
+export interface JobEventsTable {
+  job_id: string;
+  seq: BigIntColumn;
+  type: string;
+  data: JsonColumn<unknown>;
+  created_at: CreatedAt;
+}
+
+export interface BatchFilesTable {
+  id: string;
+  project_id: string;
+  purpose: string;
+  filename: string;
+  bytes: BigIntColumn;
+  sha256: string;
   created_at: CreatedAt;
 }

@@ -12,6 +12,8 @@ export * from './outbox-relay.ts';
 export * from './postgres-api-key-store.ts';
 export { npmPostgresBinDir, postgresMajorVersion, systemPostgresBinDir } from './postgres-binaries.ts';
 export * from './postgres-credential-repository.ts';
+export * from './postgres-job-repository.ts';
+export * from './postgres-job-work-store.ts';
 export * from './postgres-model-repository.ts';
 export * from './postgres-project-repository.ts';
 export * from './postgres-route-lookup.ts';

@@ -2,6 +2,8 @@ import { createLogger } from '@ensemble/server';
 import { startWorker } from '@ensemble/worker';
 import { loadConfig } from '../config/load-config.ts';
 import type { GlobalOptions } from '../main.ts';
+import { openModelRuntimes } from '../model-runtime/open-model-runtimes.ts';
+import { openRegistry } from '../registry/open-registry.ts';
 import { openPlatform } from '../runtime/open-platform.ts';
 import { runUntilSignal } from '../runtime/run-until-signal.ts';
 import { workerParts } from '../runtime/worker-parts.ts';
@@ -16,7 +18,13 @@ export async function workerCommand(options: GlobalOptions): Promise<void> {
       const platform = await openPlatform(config, logger, { migrate: true, bus: true });
       onClose(() => platform.close());
       checkpoint();
-      const worker = await startWorker(workerParts(platform, logger, config));
+      // Job items call models: the worker needs the registry and the runtimes too (local models load on first use).
+      const registry = await openRegistry({ config, database: platform.database, logger });
+      checkpoint();
+      const runtimes = await openModelRuntimes({ config, database: platform.database, registry, logger });
+      onClose(() => runtimes.close());
+      checkpoint();
+      const worker = await startWorker(workerParts(platform, logger, config, runtimes.manager));
       onClose(() => worker.stop());
       logger.info({ bus: platform.bus.kind }, 'ensemble worker running');
     },

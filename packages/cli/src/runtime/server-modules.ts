@@ -1,9 +1,17 @@
-import { PostgresProjectRepository, PostgresUsageLedger } from '@ensemble/adapters/postgres';
-import type { ApiKeyStore, ArtifactStore, EnsembleConfig, ModelRuntimeManager, UsageRecorder } from '@ensemble/core';
+import { PostgresJobRepository, PostgresProjectRepository, PostgresUsageLedger } from '@ensemble/adapters/postgres';
+import {
+  type ApiKeyStore,
+  type ArtifactStore,
+  defaultJobTopics,
+  type EnsembleConfig,
+  type ModelRuntimeManager,
+  type UsageRecorder,
+} from '@ensemble/core';
 import {
   artifactsModule,
   credentialsModule,
   type EnsembleModule,
+  jobsModule,
   keysModule,
   modelRuntimeModule,
   modelsModule,
@@ -42,5 +50,11 @@ export function serverModules(
     }),
     usageModule(new PostgresUsageLedger(platform.database.db)),
     artifactsModule({ artifacts: uploads.artifacts, uploadLimitBytes: uploads.config.server.uploadLimitBytes }),
+    jobsModule({
+      jobs: new PostgresJobRepository(platform.database.db, defaultJobTopics),
+      models: registry.models,
+      artifacts: uploads.artifacts,
+      limits: { maxItems: uploads.config.jobs.maxItems, maxItemBytes: uploads.config.jobs.maxItemBytes },
+    }),
   ];
 }

@@ -1,7 +1,8 @@
-import { OutboxRelay, PostgresUsageLedger } from '@ensemble/adapters/postgres';
-import type { EnsembleConfig, Logger } from '@ensemble/core';
+import { OutboxRelay, PostgresJobWorkStore, PostgresUsageLedger } from '@ensemble/adapters/postgres';
+import { defaultJobTopics, type EnsembleConfig, type Logger, type ModelRuntimeManager } from '@ensemble/core';
 import {
   consumerLagCollector,
+  GatewayJobModelCaller,
   type MetricsCollector,
   type MetricsOptions,
   type UsageRecorderStats,
@@ -12,16 +13,42 @@ import {
   type ConsumerDefinition,
   ConsumerLagReporter,
   consumerLagGroups,
+  jobConsumers,
+  jobLagGroups,
   UsageLedgerMaintenance,
   usageLedgerConsumer,
   type WorkerOptions,
 } from '@ensemble/worker';
 import type { Platform } from './open-platform.ts';
 
-/** The consumers the domains contribute; their groups are the ones whose lag is reported. */
-function workerConsumers(platform: Platform, logger: Logger): ConsumerDefinition[] {
+/** The usage ledger's consumer. */
+function ledgerConsumers(platform: Platform, logger: Logger): ConsumerDefinition[] {
   const ledger = new PostgresUsageLedger(platform.database.db, { logger });
   return [usageLedgerConsumer({ bus: platform.bus, ledger, logger })];
+}
+
+/** The consumers the domains contribute (their groups are the ones whose lag is reported), and the services they need beside them. */
+function workerConsumers(
+  platform: Platform,
+  logger: Logger,
+  config: EnsembleConfig,
+  runtimes: ModelRuntimeManager,
+): { consumers: ConsumerDefinition[]; services: BackgroundService[] } {
+  // Jobs: the planner and the task runners, calling models the way /v1 does.
+  const caller = new GatewayJobModelCaller(runtimes);
+  const jobs = jobConsumers({
+    store: new PostgresJobWorkStore(platform.database.db, defaultJobTopics),
+    caller,
+    bus: platform.bus,
+    logger,
+    itemConcurrency: config.jobs.itemConcurrency,
+    taskBatchSize: config.jobs.taskBatchSize,
+    partitions: config.kafka.topicPartitions,
+  });
+  return {
+    consumers: [...ledgerConsumers(platform, logger), ...jobs],
+    services: [{ name: 'jobs-model-caller', start: () => {}, stop: () => caller.close() }],
+  };
 }
 
 /**
@@ -29,9 +56,15 @@ function workerConsumers(platform: Platform, logger: Logger): ConsumerDefinition
  * ledger's maintenance (partitions ahead, retention), and, when enabled, the consumer-lag EMF
  * reporter (on by default on ECS, where it feeds worker auto-scaling).
  */
-export function workerParts(platform: Platform, logger: Logger, config: EnsembleConfig): WorkerOptions {
+export function workerParts(
+  platform: Platform,
+  logger: Logger,
+  config: EnsembleConfig,
+  runtimes: ModelRuntimeManager,
+): WorkerOptions {
   const relay = new OutboxRelay({ database: platform.database, bus: platform.bus, logger });
-  const consumers = workerConsumers(platform, logger);
+  const domains = workerConsumers(platform, logger, config, runtimes);
+  const { consumers } = domains;
   const services: BackgroundService[] = [
     { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() },
     new UsageLedgerMaintenance({
@@ -39,6 +72,7 @@ export function workerParts(platform: Platform, logger: Logger, config: Ensemble
       retentionDays: config.usage.retentionDays,
       logger,
     }),
+    ...domains.services,
   ];
   const intervalSeconds = config.metrics.emfIntervalSeconds ?? (config.ecs.agentUri ? 60 : 0);
   if (intervalSeconds > 0) {
@@ -57,7 +91,7 @@ export function serverMetrics(
   logger: Logger,
   usage?: { stats(): UsageRecorderStats },
 ): MetricsOptions {
-  const groups = consumerLagGroups(workerConsumers(platform, logger));
+  const groups = [...consumerLagGroups(ledgerConsumers(platform, logger)), ...jobLagGroups()];
   const collectors: MetricsCollector[] = [consumerLagCollector({ bus: platform.bus, groups: () => groups, logger })];
   if (usage !== undefined) collectors.push(usageRecorderCollector(usage));
   return { collectors };

@@ -255,6 +255,19 @@ export const configSchema = z.strictObject({
       ledger: bool.default(true),
     })
     .prefault({}),
+  /** Async jobs (docs/jobs.md): what one worker process runs at once, and the limits of a submission. */
+  jobs: z
+    .strictObject({
+      /** Model calls of job items one worker process makes at once (over all its partitions). */
+      itemConcurrency: positiveInt.max(10_000).default(64),
+      /** Tasks a worker takes from one partition at once; their results are written together. */
+      taskBatchSize: positiveInt.max(10_000).default(100),
+      /** The most items one job may have. */
+      maxItems: positiveInt.max(1_000_000).default(1_000_000),
+      /** The longest line of an uploaded JSONL input file (one item). */
+      maxItemBytes: positiveInt.max(64 * 1024 * 1024).default(1024 * 1024),
+    })
+    .prefault({}),
   /** Models reconciled into the registry at start (see docs/models.md). */
   models: z.array(declaredModelSchema).default([]),
   /** Credentials reconciled at start, by reference to the environment variable that holds each key. */
@@ -359,6 +372,13 @@ export const environmentVariables = {
     fix: 'a whole number of days between 1 and 3650, e.g. 90',
   },
   USAGE_LEDGER: { path: 'usage.ledger', fix: 'true (record every /v1 call, the default) or false' },
+  JOBS_ITEM_CONCURRENCY: {
+    path: 'jobs.itemConcurrency',
+    fix: 'a positive number of concurrent model calls per worker, e.g. 64',
+  },
+  JOBS_TASK_BATCH_SIZE: { path: 'jobs.taskBatchSize', fix: 'a positive number of tasks, e.g. 100' },
+  JOBS_MAX_ITEMS: { path: 'jobs.maxItems', fix: 'a positive number of items up to 1000000' },
+  JOBS_MAX_ITEM_BYTES: { path: 'jobs.maxItemBytes', fix: 'a positive number of bytes, e.g. 1048576' },
 } as const satisfies Record<string, { path: string; fix: string }>;
 
 export type EnvironmentVariable = keyof typeof environmentVariables;

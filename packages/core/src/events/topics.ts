@@ -2,6 +2,8 @@
 export const topics = {
   jobsRequested: 'ensemble.jobs.requested',
   jobsTasks: 'ensemble.jobs.tasks',
+  /** The tasks of `high` priority jobs: a lane of their own, not queued behind normal ones. */
+  jobsTasksHigh: 'ensemble.jobs.tasks.high',
   jobsEvents: 'ensemble.jobs.events',
   jobsDlq: 'ensemble.jobs.dlq',
   usage: 'ensemble.usage',

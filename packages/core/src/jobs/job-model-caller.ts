@@ -1,0 +1,30 @@
+/** One call of one item, as the job's target and the item's request body say. */
+export interface JobModelCall {
+  projectId: string;
+  /** `name@version`: the model the job was pinned to. */
+  model: string;
+  operation: 'chat' | 'embeddings';
+  /** The request body without `model`. */
+  body: Record<string, unknown>;
+  /** Aborted when the item's timeout passes or the worker gives the task back. */
+  signal: AbortSignal;
+}
+
+export interface JobModelAnswer {
+  /** The answer in OpenAI's shape (`chat.completion`, an embedding list), parsed. */
+  output: Record<string, unknown>;
+  inputTokens: number;
+  outputTokens: number;
+  /** From the model version's pricing; null when it has none. */
+  costUsd: number | null;
+}
+
+/**
+ * How a worker calls the model of a job item. The composition root wires the gateway's call path
+ * (the pass-through for OpenAI-wire upstreams, LangChain for the rest) over the model runtimes; a
+ * failure is an `EnsembleError` whose `retryable` says whether another attempt may help. This is
+ * also the seam for routes: a job naming a route will be run by an implementation that routes.
+ */
+export interface JobModelCaller {
+  call(call: JobModelCall): Promise<JobModelAnswer>;
+}

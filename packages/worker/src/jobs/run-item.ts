@@ -1,0 +1,118 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type Job,
+  type JobItemResult,
+  type JobModelAnswer,
+  type JobModelCaller,
+  jobRetryDelayMs,
+} from '@ensemble/core';
+import type { CancellationWatch } from './cancellation-watch.ts';
+import { type AttemptFailure, attemptFailure } from './item-failure.ts';
+import type { ItemSlots } from './item-slots.ts';
+
+/** What running an item came to. */
+export type ItemOutcome =
+  | { kind: 'result'; result: JobItemResult }
+  /** The job was cancelled (or deleted) before the item ran: no result, ever. */
+  | { kind: 'skipped' }
+  /** The worker is giving its tasks back (shutdown, rebalance): no result now, the task comes again. */
+  | { kind: 'handed-back' };
+
+export interface ItemRunContext {
+  caller: JobModelCaller;
+  slots: ItemSlots;
+  watch: CancellationWatch;
+}
+
+/** One call of the job's model, as many times as the job's retry policy allows; `answer` shapes the output. */
+export interface ItemCall {
+  job: Job;
+  index: number;
+  operation: 'chat' | 'embeddings';
+  body: Record<string, unknown>;
+  output?: (answer: JobModelAnswer) => unknown;
+}
+
+/**
+ * Runs one item: waits for a model-call slot, calls with the item's timeout, and retries retryable
+ * failures with backoff. A cancelled job stops it before any attempt; `signal` (the worker handing
+ * the task back) stops it anywhere, and then nothing is recorded.
+ */
+export async function runItem(context: ItemRunContext, call: ItemCall, signal: AbortSignal): Promise<ItemOutcome> {
+  const { job } = call;
+  const startedAt = new Date();
+  for (let attempt = 1; ; attempt++) {
+    if (signal.aborted) return { kind: 'handed-back' };
+    if (await context.watch.stopped(job.id)) return { kind: 'skipped' };
+    const tried = await attemptOnce(context, call, signal);
+    if (tried.kind === 'handed-back') return tried;
+    if (tried.kind === 'answer') {
+      const { answer } = tried;
+      return {
+        kind: 'result',
+        result: {
+          index: call.index,
+          status: 'succeeded',
+          output: call.output ? call.output(answer) : answer.output,
+          error: null,
+          attempts: attempt,
+          inputTokens: answer.inputTokens,
+          outputTokens: answer.outputTokens,
+          costUsd: answer.costUsd,
+          startedAt,
+          finishedAt: new Date(),
+        },
+      };
+    }
+    const { error, retryAfterSeconds } = tried.failure;
+    if (!error.retryable || attempt >= job.retry.maxAttempts) {
+      return {
+        kind: 'result',
+        result: {
+          index: call.index,
+          status: 'failed',
+          output: null,
+          error,
+          attempts: attempt,
+          inputTokens: 0,
+          outputTokens: 0,
+          costUsd: null,
+          startedAt,
+          finishedAt: new Date(),
+        },
+      };
+    }
+    await sleep(jobRetryDelayMs(job.retry, attempt, retryAfterSeconds), undefined, { signal }).catch(() => undefined);
+  }
+}
+
+type Attempt =
+  | { kind: 'answer'; answer: JobModelAnswer }
+  | { kind: 'failure'; failure: AttemptFailure }
+  | { kind: 'handed-back' };
+
+/** One call in a slot, bounded by the item's timeout. */
+export async function attemptOnce(
+  context: ItemRunContext,
+  call: Pick<ItemCall, 'job' | 'operation' | 'body'>,
+  signal: AbortSignal,
+): Promise<Attempt> {
+  const { job } = call;
+  if (!(await context.slots.acquire(job.priority, signal))) return { kind: 'handed-back' };
+  const timeout = AbortSignal.timeout(job.itemTimeoutMs);
+  try {
+    const answer = await context.caller.call({
+      projectId: job.projectId,
+      model: `${job.target.name}@${job.target.version}`,
+      operation: call.operation,
+      body: call.body,
+      signal: AbortSignal.any([signal, timeout]),
+    });
+    return { kind: 'answer', answer };
+  } catch (error) {
+    if (signal.aborted) return { kind: 'handed-back' };
+    return { kind: 'failure', failure: attemptFailure(error, timeout.aborted, job.itemTimeoutMs) };
+  } finally {
+    context.slots.release();
+  }
+}
