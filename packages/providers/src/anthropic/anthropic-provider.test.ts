@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { AIMessageChunk } from '@langchain/core/messages';
 import { concat } from '@langchain/core/utils/stream';
+import type { CallSampling } from '../shared/call-sampling.ts';
 import { drain, expectEnsembleError } from '../shared/testing/expect-ensemble-error.ts';
 import { readChunks, readFixture } from '../shared/testing/fixtures.ts';
 import { type ReplayServer, startReplayServer } from '../shared/testing/replay-server.ts';
@@ -14,6 +15,8 @@ import { anthropicProvider } from './anthropic-provider.ts';
 
 const fixtures = join(import.meta.dirname, '__fixtures__');
 const secret = 'sk-ant-test-ensemble-secret';
+/** What the gateway and /api/models/{name}/invoke pass per call. */
+const perCall: CallSampling = { temperature: 0.7, maxTokens: 12, topP: 0.5, stop: ['STOP'] };
 
 describe('anthropic provider (replays recorded Anthropic wire formats)', () => {
   let server: ReplayServer;
@@ -60,6 +63,38 @@ describe('anthropic provider (replays recorded Anthropic wire formats)', () => {
     assert.deepEqual(body?.stop_sequences, ['END']);
     assert.equal(body?.system, 'Be brief.');
     assert.deepEqual(body?.messages, [{ role: 'user', content: 'What is Ensemble?' }]);
+  });
+
+  it('honours per-call sampling over the registry defaults, invoked and streamed', async () => {
+    const chat = chatOf(await runtime({ temperature: 0.3, maxTokens: 256, topP: 0.9, stop: ['END'] }));
+    server.reply(jsonBody(readFixture(fixtures, 'message.json')));
+    await chat.invoke('hi', perCall);
+    server.reply(anthropicStream(readChunks(fixtures, 'message.chunks.txt')));
+    await drain(await chat.stream('hi', perCall));
+    server.reply(jsonBody(readFixture(fixtures, 'message.json')));
+    await chat.invoke('hi');
+    const [invoked, streamed, plain] = server.requests.map((request) => request.json());
+    for (const body of [invoked, streamed]) {
+      assert.deepEqual(
+        {
+          temperature: body?.temperature,
+          max_tokens: body?.max_tokens,
+          top_p: body?.top_p,
+          stop: body?.stop_sequences,
+        },
+        { temperature: 0.7, max_tokens: 12, top_p: 0.5, stop: ['STOP'] },
+      );
+    }
+    assert.equal(streamed?.stream, true);
+    assert.deepEqual(
+      {
+        temperature: plain?.temperature,
+        max_tokens: plain?.max_tokens,
+        top_p: plain?.top_p,
+        stop: plain?.stop_sequences,
+      },
+      { temperature: 0.3, max_tokens: 256, top_p: 0.9, stop: ['END'] },
+    );
   });
 
   it('streams the SSE event sequence as chunks in order, with usage from message_start and message_delta', async () => {

@@ -1,6 +1,7 @@
 import type { ModelKind, ModelProvider, RuntimeContext, RuntimeSpec } from '@ensemble/core';
 import { ChatAnthropic } from '@langchain/anthropic';
 import { z } from 'zod';
+import { commonSamplingFields, honourCallSampling } from '../shared/call-sampling.ts';
 import { callSettingsShape, chatParametersShape } from '../shared/call-settings.ts';
 import { createHostedRuntime } from '../shared/hosted-runtime.ts';
 import { parseSpecField } from '../shared/parse-spec-field.ts';
@@ -41,11 +42,15 @@ export const anthropicProvider: ModelProvider = {
       maxRetries: options.maxRetries,
       clientOptions: { timeout: options.timeoutMs, maxRetries: options.maxRetries },
       ...sampling,
-      ...(stop === undefined ? {} : { stopSequences: stop }),
     });
     return createHostedRuntime({
       kind: 'chat',
-      chat,
+      // Default stop sequences go in per call: ChatAnthropic refuses a call's stop next to its own.
+      chat: honourCallSampling(
+        chat,
+        { ...commonSamplingFields, stop: 'stopSequences' },
+        stop === undefined ? {} : { stop },
+      ),
       // GET /v1/models/{id}: proves key and model without spending tokens.
       probe: (signal) =>
         probeHttp(

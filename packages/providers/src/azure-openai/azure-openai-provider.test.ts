@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import type { CallSampling } from '../shared/call-sampling.ts';
 import { drain, expectEnsembleError } from '../shared/testing/expect-ensemble-error.ts';
 import { readChunks, readFixture } from '../shared/testing/fixtures.ts';
 import { type ReplayServer, startReplayServer } from '../shared/testing/replay-server.ts';
@@ -14,6 +15,8 @@ const fixtures = join(import.meta.dirname, '__fixtures__');
 const openAiFixtures = join(import.meta.dirname, '..', 'openai', '__fixtures__');
 const secret = 'azure-test-ensemble-key-0123456789';
 const apiVersion = '2024-10-21';
+/** What the gateway and /api/models/{name}/invoke pass per call. */
+const perCall: CallSampling = { temperature: 0.7, maxTokens: 12, topP: 0.5, stop: ['STOP'] };
 
 describe('azure-openai provider (replays recorded Azure OpenAI wire formats)', () => {
   let server: ReplayServer;
@@ -50,6 +53,26 @@ describe('azure-openai provider (replays recorded Azure OpenAI wire formats)', (
     const body = request?.json();
     assert.equal(body?.temperature, 0.1);
     assert.equal(body?.max_tokens ?? body?.max_completion_tokens, 50);
+  });
+
+  it('honours per-call sampling over the registry defaults: invoked, streamed and with tools bound', async () => {
+    const chat = chatOf(await runtime('chat', 'prod-mini', { temperature: 0.1, maxTokens: 50, topP: 1 }));
+    server.reply(jsonBody(readFixture(fixtures, 'chat-completion.json')));
+    await chat.invoke('hi', perCall);
+    server.reply(openAiStream(readChunks(openAiFixtures, 'chat-completion.chunks.txt')));
+    await drain(await chat.stream('hi', perCall));
+    server.reply(jsonBody(readFixture(openAiFixtures, 'chat-tool-call.json')));
+    const tool = { type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object' } } };
+    await chat.bindTools?.([tool]).invoke('Weather in Lisbon?', perCall);
+    assert.equal(server.requests.length, 3);
+    for (const request of server.requests) {
+      assert.match(request.url, /^\/openai\/deployments\/prod-mini\/chat\/completions\?api-version=/);
+      const body = request.json();
+      assert.deepEqual(
+        { temperature: body.temperature, max_tokens: body.max_tokens, top_p: body.top_p, stop: body.stop },
+        { temperature: 0.7, max_tokens: 12, top_p: 0.5, stop: ['STOP'] },
+      );
+    }
   });
 
   it('streams chunks in order', async () => {

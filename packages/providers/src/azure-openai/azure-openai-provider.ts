@@ -5,10 +5,11 @@ import {
   type RuntimeSpec,
   validationError,
 } from '@ensemble/core';
-import { AzureChatOpenAI, AzureOpenAIEmbeddings } from '@langchain/openai';
+import { AzureChatOpenAI, type AzureChatOpenAICompletions, AzureOpenAIEmbeddings } from '@langchain/openai';
 import { z } from 'zod';
 import { openAiChatParameters, openAiEmbeddingParameters } from '../openai/openai-parameters.ts';
 import { openAiWireChatDefaults, openAiWireEmbeddingDefaults } from '../openai/openai-wire-defaults.ts';
+import { commonSamplingFields, honourCallSampling } from '../shared/call-sampling.ts';
 import { callSettingsShape } from '../shared/call-settings.ts';
 import { createHostedRuntime } from '../shared/hosted-runtime.ts';
 import { parseSpecField } from '../shared/parse-spec-field.ts';
@@ -90,6 +91,11 @@ export const azureOpenAiProvider: ModelProvider = {
     }
     const parameters = parseSpecField(openAiChatParameters, spec.parameters, 'parameters', spec.name);
     const chat = new AzureChatOpenAI({ ...common, ...parameters, streamUsage: true });
+    // Calls go to these two Azure delegates (protected in the typings), which the constructor builds
+    // and keeps in the fields `withConfig` rebuilds from, so `bindTools` keeps them.
+    for (const delegate of ['completions', 'responses'] as const) {
+      honourCallSampling(Reflect.get(chat, delegate) as AzureChatOpenAICompletions, commonSamplingFields);
+    }
     return createHostedRuntime({
       kind: 'chat',
       chat,

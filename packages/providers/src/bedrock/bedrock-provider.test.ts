@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { AIMessageChunk } from '@langchain/core/messages';
 import { concat } from '@langchain/core/utils/stream';
+import type { CallSampling } from '../shared/call-sampling.ts';
 import { drain, expectEnsembleError } from '../shared/testing/expect-ensemble-error.ts';
 import { readChunks, readFixture } from '../shared/testing/fixtures.ts';
 import { type ReplayServer, startReplayServer } from '../shared/testing/replay-server.ts';
@@ -16,6 +17,8 @@ const fixtures = join(import.meta.dirname, '__fixtures__');
 const accessKeys = { accessKeyId: 'AKIAENSEMBLETEST0001', secretAccessKey: 'ensemble/test/secret/access/key/0001' };
 const secret = JSON.stringify(accessKeys);
 const modelId = 'anthropic.claude-3-haiku-20240307-v1:0';
+/** What the gateway and /api/models/{name}/invoke pass per call. */
+const perCall: CallSampling = { temperature: 0.7, maxTokens: 12, topP: 0.5, stop: ['STOP'] };
 const awsError = (file: string, status: number, type: string) =>
   jsonBody(readFixture(fixtures, file), status, {
     'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/`,
@@ -75,6 +78,22 @@ describe('bedrock provider (replays recorded Bedrock wire formats)', () => {
     assert.deepEqual(body.messages, [{ role: 'user', content: [{ text: 'Who answers?' }] }]);
     assert.deepEqual(body.system, [{ text: 'Be brief.' }]);
     assert.deepEqual(body.inferenceConfig, { maxTokens: 300, temperature: 0.2, topP: 0.8 });
+  });
+
+  it('honours per-call sampling over the registry defaults in inferenceConfig, invoked and streamed', async () => {
+    const chat = chatOf(await runtime('chat', modelId, { temperature: 0.2, maxTokens: 300, topP: 0.8 }));
+    server.reply(jsonBody(readFixture(fixtures, 'converse.json')));
+    await chat.invoke('hi', perCall);
+    server.reply(bedrockEventStream(readChunks(fixtures, 'converse-stream.chunks.txt')));
+    await drain(await chat.stream('hi', perCall));
+    server.reply(jsonBody(readFixture(fixtures, 'converse.json')));
+    await chat.invoke('hi');
+    const [invoked, streamed, plain] = server.requests.map((request) => request.json().inferenceConfig);
+    const expected = { maxTokens: 12, temperature: 0.7, topP: 0.5, stopSequences: ['STOP'] };
+    assert.deepEqual(invoked, expected);
+    assert.deepEqual(streamed, expected);
+    assert.equal(server.requests[1]?.url, `/model/${encodeURIComponent(modelId)}/converse-stream`);
+    assert.deepEqual(plain, { maxTokens: 300, temperature: 0.2, topP: 0.8 });
   });
 
   it('streams ConverseStream binary event-stream frames as chunks in order', async () => {

@@ -2,6 +2,7 @@ import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-r
 import type { ModelKind, ModelProvider, RuntimeContext, RuntimeSpec } from '@ensemble/core';
 import { ChatBedrockConverse } from '@langchain/aws';
 import { z } from 'zod';
+import { commonSamplingFields, honourCallSampling } from '../shared/call-sampling.ts';
 import { callSettingsShape, chatParametersShape } from '../shared/call-settings.ts';
 import { createHostedRuntime } from '../shared/hosted-runtime.ts';
 import { parseSpecField } from '../shared/parse-spec-field.ts';
@@ -67,7 +68,7 @@ export const bedrockProvider: ModelProvider = {
     });
     return createHostedRuntime({
       kind: 'chat',
-      chat,
+      chat: honourCallSampling(chat, commonSamplingFields),
       // Bedrock has no free per-model call in the runtime API; one output token is the cheapest proof.
       probe: (signal) =>
         client.send(

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { AIMessageChunk } from '@langchain/core/messages';
 import { concat } from '@langchain/core/utils/stream';
+import type { CallSampling } from '../shared/call-sampling.ts';
 import { drain, expectEnsembleError } from '../shared/testing/expect-ensemble-error.ts';
 import { readChunks, readFixture } from '../shared/testing/fixtures.ts';
 import { type ReplayServer, startReplayServer } from '../shared/testing/replay-server.ts';
@@ -14,6 +15,8 @@ import { geminiProvider } from './gemini-provider.ts';
 
 const fixtures = join(import.meta.dirname, '__fixtures__');
 const secret = 'AIzaSy-test-ensemble-gemini-secret';
+/** What the gateway and /api/models/{name}/invoke pass per call. */
+const perCall: CallSampling = { temperature: 0.7, maxTokens: 12, topP: 0.5, stop: ['STOP'] };
 
 describe('gemini provider (replays recorded Gemini wire formats)', () => {
   let server: ReplayServer;
@@ -50,6 +53,31 @@ describe('gemini provider (replays recorded Gemini wire formats)', () => {
     assert.equal(body.generationConfig.maxOutputTokens, 128);
     assert.equal(body.generationConfig.topK, 20);
     assert.deepEqual(body.generationConfig.stopSequences, ['##']);
+  });
+
+  it('honours per-call sampling over the registry defaults in generationConfig, invoked and streamed', async () => {
+    const chat = chatOf(
+      await runtime('chat', 'gemini-2.0-flash', { temperature: 0.4, maxTokens: 128, topP: 0.9, stop: ['##'] }),
+    );
+    server.reply(jsonBody(readFixture(fixtures, 'generate-content.json')));
+    await chat.invoke('hi', perCall);
+    server.reply(geminiStream(readChunks(fixtures, 'stream-generate-content.chunks.txt')));
+    await drain(await chat.stream('hi', perCall));
+    server.reply(jsonBody(readFixture(fixtures, 'generate-content.json')));
+    await chat.invoke('hi');
+    const configs = server.requests.map((request) => {
+      const { temperature, maxOutputTokens, topP, stopSequences } = (
+        request.json() as { generationConfig: Record<string, unknown> }
+      ).generationConfig;
+      return { temperature, maxOutputTokens, topP, stopSequences };
+    });
+    const expected = { temperature: 0.7, maxOutputTokens: 12, topP: 0.5, stopSequences: ['STOP'] };
+    assert.deepEqual(configs, [
+      expected,
+      expected,
+      { temperature: 0.4, maxOutputTokens: 128, topP: 0.9, stopSequences: ['##'] },
+    ]);
+    assert.match(server.requests[1]?.url ?? '', /:streamGenerateContent\?alt=sse$/);
   });
 
   it('streams streamGenerateContent?alt=sse as chunks in order', async () => {

@@ -1,6 +1,7 @@
 import type { ModelKind, ModelProvider, RuntimeContext, RuntimeSpec } from '@ensemble/core';
 import { ChatGoogleGenerativeAI, GoogleGenerativeAIEmbeddings } from '@langchain/google-genai';
 import { z } from 'zod';
+import { honourCallSampling } from '../shared/call-sampling.ts';
 import { callSettingsShape, chatParametersShape } from '../shared/call-settings.ts';
 import { createHostedRuntime } from '../shared/hosted-runtime.ts';
 import { parseSpecField } from '../shared/parse-spec-field.ts';
@@ -76,6 +77,13 @@ export const geminiProvider: ModelProvider = {
       ...(stop === undefined ? {} : { stopSequences: stop }),
     });
     settleStreamResponse(chat);
+    // ChatGoogleGenerativeAI reads even stop sequences from itself only.
+    honourCallSampling(chat, {
+      temperature: 'temperature',
+      maxTokens: 'maxOutputTokens',
+      topP: 'topP',
+      stop: 'stopSequences',
+    });
     return createHostedRuntime({ kind: 'chat', chat, probe, call, timeoutMs: options.timeoutMs });
   },
 };

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import type { CallSampling } from '../shared/call-sampling.ts';
 import { drain, expectEnsembleError } from '../shared/testing/expect-ensemble-error.ts';
 import { readChunks, readFixture } from '../shared/testing/fixtures.ts';
 import { type ReplayServer, startReplayServer } from '../shared/testing/replay-server.ts';
@@ -14,6 +15,8 @@ import { openAiCompatibleProvider } from './openai-compatible-provider.ts';
 const fixtures = join(import.meta.dirname, '__fixtures__');
 const openAiFixtures = join(import.meta.dirname, '..', 'openai', '__fixtures__');
 const secret = 'compat-test-secret-key-42';
+/** What the gateway and /api/models/{name}/invoke pass per call. */
+const perCall: CallSampling = { temperature: 0.7, maxTokens: 12, topP: 0.5, stop: ['STOP'] };
 
 describe('openai-compatible provider (replays recorded OpenAI wire formats)', () => {
   let server: ReplayServer;
@@ -60,6 +63,22 @@ describe('openai-compatible provider (replays recorded OpenAI wire formats)', ()
       ['Hello', ' from', ' Ensemble', '.'],
     );
     assert.equal(server.requests[0]?.headers.authorization, `Bearer ${secret}`);
+  });
+
+  it('honours per-call sampling over the registry defaults', async () => {
+    server.reply(openAiStream(readChunks(openAiFixtures, 'chat-completion.chunks.txt')));
+    const chat = chatOf(
+      await openAiCompatibleProvider.createRuntime(
+        { ...spec(), parameters: { temperature: 0.1, maxTokens: 500, topP: 1 } },
+        makeContext(),
+      ),
+    );
+    await drain(await chat.stream('hi', perCall));
+    const body = server.requests[0]?.json();
+    assert.deepEqual(
+      { temperature: body?.temperature, max_tokens: body?.max_tokens, top_p: body?.top_p, stop: body?.stop },
+      { temperature: 0.7, max_tokens: 12, top_p: 0.5, stop: ['STOP'] },
+    );
   });
 
   it('asks for float embeddings when the server does not honour base64', async () => {

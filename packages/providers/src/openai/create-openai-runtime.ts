@@ -1,5 +1,6 @@
 import type { ModelRuntime, RuntimeSpec } from '@ensemble/core';
-import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
+import { ChatOpenAI, ChatOpenAICompletions, ChatOpenAIResponses, OpenAIEmbeddings } from '@langchain/openai';
+import { commonSamplingFields, honourCallSampling } from '../shared/call-sampling.ts';
 import { createHostedRuntime } from '../shared/hosted-runtime.ts';
 import { parseSpecField } from '../shared/parse-spec-field.ts';
 import { probeHttp } from '../shared/probe-http.ts';
@@ -85,11 +86,18 @@ export function createOpenAiRuntime(spec: RuntimeSpec, connection: OpenAiConnect
     });
   }
   const parameters = parseSpecField(openAiChatParameters, spec.parameters, 'parameters', spec.name);
-  const chat = new ChatOpenAI({
+  const fields = {
     ...common,
     ...parameters,
     // Usage arrives in the last streamed chunk only when asked for (stream_options.include_usage).
     streamUsage: true,
+  };
+  // ChatOpenAI hands every call to one of these two; given here, they also survive `withConfig`
+  // (`bindTools`), which builds a new ChatOpenAI from the same fields.
+  const chat = new ChatOpenAI({
+    ...fields,
+    completions: honourCallSampling(new ChatOpenAICompletions(fields), commonSamplingFields),
+    responses: honourCallSampling(new ChatOpenAIResponses(fields), commonSamplingFields),
   });
   return createHostedRuntime({
     kind: 'chat',

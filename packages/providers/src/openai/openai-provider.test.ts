@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { AIMessageChunk } from '@langchain/core/messages';
 import { concat } from '@langchain/core/utils/stream';
+import type { CallSampling } from '../shared/call-sampling.ts';
 import { drain, expectEnsembleError } from '../shared/testing/expect-ensemble-error.ts';
 import { readChunks, readFixture } from '../shared/testing/fixtures.ts';
 import { type ReplayServer, startReplayServer } from '../shared/testing/replay-server.ts';
@@ -14,6 +15,8 @@ import { openAiProvider } from './openai-provider.ts';
 
 const fixtures = join(import.meta.dirname, '__fixtures__');
 const secret = 'sk-test-ensemble-openai-secret';
+/** What the gateway and /api/models/{name}/invoke pass per call. */
+const perCall: CallSampling = { temperature: 0.7, maxTokens: 12, topP: 0.5, stop: ['STOP'] };
 const weatherTool = {
   type: 'function' as const,
   function: {
@@ -77,6 +80,46 @@ describe('openai provider (replays recorded OpenAI wire formats)', () => {
     assert.equal(body?.presence_penalty, 0.5);
     assert.deepEqual(body?.messages, [{ role: 'user', content: 'What does Ensemble do?' }]);
     assert.ok(!body?.stream);
+  });
+
+  it('honours per-call sampling over the registry defaults: invoked, streamed and with tools bound', async () => {
+    const runtime = await chatRuntime({ temperature: 0.2, maxTokens: 64, topP: 0.9, stop: ['\n\n'] });
+    const chat = chatOf(runtime);
+    server.reply(jsonBody(readFixture(fixtures, 'chat-completion.json')));
+    await chat.invoke('hi', perCall);
+    server.reply(openAiStream(readChunks(fixtures, 'chat-completion.chunks.txt')));
+    await drain(await chat.stream('hi', perCall));
+    server.reply(jsonBody(readFixture(fixtures, 'chat-tool-call.json')));
+    await chat.bindTools?.([weatherTool]).invoke('Weather in Lisbon?', perCall);
+    server.reply(jsonBody(readFixture(fixtures, 'chat-completion.json')));
+    await chat.invoke('hi');
+    const bodies = server.requests.map((request) => request.json());
+    assert.equal(bodies.length, 4);
+    for (const body of bodies.slice(0, 3)) {
+      assert.deepEqual(
+        { temperature: body.temperature, max_tokens: body.max_tokens, top_p: body.top_p, stop: body.stop },
+        { temperature: 0.7, max_tokens: 12, top_p: 0.5, stop: ['STOP'] },
+      );
+    }
+    assert.ok(bodies[2]?.tools, 'the tool call carried its tools');
+    // The call's values stay with the call: the model's defaults are untouched.
+    const last = bodies[3];
+    assert.deepEqual(
+      { temperature: last?.temperature, max_tokens: last?.max_tokens, top_p: last?.top_p, stop: last?.stop },
+      { temperature: 0.2, max_tokens: 64, top_p: 0.9, stop: ['\n\n'] },
+    );
+  });
+
+  it("sends a per-call token limit as max_completion_tokens to a reasoning model, as OpenAI's rules say", async () => {
+    const runtime = await openAiProvider.createRuntime(
+      makeSpec({ name: 'openai/o3-mini', providerModelId: 'o3-mini', baseUrl: `${server.url}/v1` }),
+      makeContext(secret),
+    );
+    server.reply(jsonBody(readFixture(fixtures, 'chat-completion.json')));
+    await chatOf(runtime).invoke('hi', { maxTokens: 200 } as CallSampling);
+    const body = server.requests[0]?.json();
+    assert.equal(body?.max_completion_tokens, 200);
+    assert.equal(body?.max_tokens, undefined);
   });
 
   it('streams chunks in order and asks for usage in the last one (stream_options.include_usage)', async () => {
@@ -157,6 +200,15 @@ describe('openai provider (replays recorded OpenAI wire formats)', () => {
     assert.match(error.message, /openai model 'openai\/gpt-4o-mini'.*401/);
     assert.ok(!error.message.includes(secret));
     assert.ok(!JSON.stringify(error.details).includes(secret));
+  });
+
+  it('guards a model with tools bound too (bindTools builds a new ChatOpenAI): errors mapped, timeout kept', async () => {
+    server.reply(jsonBody(readFixture(fixtures, 'error-401.json'), 401));
+    const bound = chatOf(await chatRuntime({}, { timeoutMs: 100 })).bindTools?.([weatherTool]);
+    assert.ok(bound);
+    await expectEnsembleError(() => bound.invoke('hi'), 'upstream_auth_failed');
+    server.reply({ ...jsonBody(readFixture(fixtures, 'chat-tool-call.json')), delayMs: 1_000 });
+    await expectEnsembleError(() => bound.invoke('hi'), 'timeout');
   });
 
   it('maps 429 to rate_limited with the Retry-After seconds', async () => {

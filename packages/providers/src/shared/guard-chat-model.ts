@@ -22,6 +22,15 @@ export function guardChatModel<Model extends BaseChatModel>(
       throw toEnsembleError(error, context);
     }
   };
+  // ChatOpenAI's (and Azure's) withConfig — so bindTools and withStructuredOutput — builds a new
+  // model from its constructor fields, without what is added here: guard that one too.
+  const withConfig = model.withConfig.bind(model);
+  model.withConfig = ((config: Parameters<Model['withConfig']>[0]) => {
+    const configured = withConfig(config);
+    return configured instanceof BaseChatModel && configured !== model
+      ? guardChatModel(configured, context, timeoutMs)
+      : configured;
+  }) as Model['withConfig'];
   // LangChain falls back to invoke when a class does not stream; keep that check working.
   if (model._streamResponseChunks === BaseChatModel.prototype._streamResponseChunks) return model;
   const stream = model._streamResponseChunks.bind(model);

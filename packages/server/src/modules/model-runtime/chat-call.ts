@@ -9,8 +9,8 @@ type ChatInput = Parameters<ChatModel['invoke']>[0];
 export interface ChatCallOptions {
   signal: AbortSignal;
   stop?: string[];
-  // Honoured by providers whose call options take them (the local provider); hosted providers
-  // take sampling defaults from the registry version's `parameters`.
+  // Every provider honours these over the registry version's `parameters` (hosted ones through
+  // honourCallSampling in packages/providers).
   maxTokens?: number;
   temperature?: number;
   topP?: number;

@@ -12,8 +12,8 @@ const jsonModeProviders: ReadonlySet<string> = new Set(['openai', 'openai-compat
 /** Per-call options (the caller adds the signal): sampling, and OpenAI fields LangChain's OpenAI models read per call. */
 export interface ChatRequestOptions {
   stop?: string[];
-  // Read per call by the local provider; LangChain's OpenAI models take sampling from the registry
-  // version's `parameters` (their call options have no such fields), see docs/gateway.md.
+  // Sampling per call: every provider honours these over the registry version's `parameters`
+  // (hosted ones through honourCallSampling in packages/providers).
   maxTokens?: number;
   temperature?: number;
   topP?: number;
