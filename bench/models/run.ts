@@ -3,16 +3,29 @@
  * concurrent callers, and the local LLM's time to first token and tokens per second.
  *
  *   node bench/models/run.ts [--rounds 3] [--seconds 3] [--llm-runs 5] [--llm-tokens 64]
+ *                            [--callers 1,8,64] [--replicas N] [--threads N] [--max-batch 64]
+ *                            [--window 3] [--texts short|mixed] [--no-llm]
  *
+ * Both modes run on the same deployment (replicas, threads, model); one-by-one only turns batching
+ * off (`batchWindowMs: 0`). Replicas and threads default to `deployment-settings.ts`'s defaults.
  * Each round measures both modes at each concurrency, alternating which goes first; the table has
- * the medians of the rounds (the machine is shared, so single runs swing).
+ * the medians of the rounds (the machine is shared, so single runs swing) and the batch size that
+ * dynamic batching formed (texts per model call).
  */
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LocalArtifactStore } from '@ensemble/adapters/artifacts';
 import { type ModelRuntime, type RuntimeSpec, silentLogger } from '@ensemble/core';
-import { builtInModels, createLocalProvider, pullBuiltInModels } from '@ensemble/providers/local';
+import {
+  builtInModels,
+  createLocalProvider,
+  deploymentSettings,
+  LocalEmbeddings,
+  pullBuiltInModels,
+} from '@ensemble/providers/local';
 import { HumanMessage } from '@langchain/core/messages';
+import { mixedText, sentence } from './sentences.ts';
 
 const { values } = parseArgs({
   options: {
@@ -20,8 +33,17 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '3' },
     'llm-runs': { type: 'string', default: '5' },
     'llm-tokens': { type: 'string', default: '64' },
+    callers: { type: 'string', default: '1,8,64' },
+    replicas: { type: 'string' },
+    threads: { type: 'string' },
+    'max-batch': { type: 'string', default: '64' },
+    window: { type: 'string', default: '3' },
+    texts: { type: 'string', default: 'short' },
+    'no-llm': { type: 'boolean', default: false },
   },
 });
+const text = values.texts === 'mixed' ? mixedText : sentence;
+const loads = [loadavg()[0] ?? 0];
 const seconds = Number(values.seconds);
 const root =
   process.env.ENSEMBLE_TEST_ARTIFACTS ?? fileURLToPath(new URL('../../.cache/models/artifacts', import.meta.url));
@@ -36,31 +58,19 @@ function spec(name: string, options: Record<string, unknown>, parameters: Record
   return { name, kind: model.kind, providerModelId: model.providerModelId, parameters, options };
 }
 
-// Short, varied sentences (8–20 tokens), like queries and chunk titles.
-const subjects = ['The cat', 'A engineer', 'Our team', 'The market', 'My neighbour', 'The old train', 'This model'];
-const verbs = ['quietly watched', 'carefully repaired', 'suddenly changed', 'happily described', 'barely noticed'];
-const objects = [
-  'the red door near the station',
-  'a long report about rainfall',
-  'the price of fresh bread',
-  'an unusual noise at night',
-];
-const sentence = (index: number) =>
-  `${subjects[index % subjects.length]} ${verbs[index % verbs.length]} ${objects[index % objects.length]} (${index}).`;
-
 async function embeddingsPerSecond(runtime: ModelRuntime, callers: number): Promise<number> {
   const embeddings = runtime.embeddings;
   if (embeddings === undefined) throw new Error('no embeddings');
   let done = 0;
   let next = 0;
   // Warm-up so that the first window of ONNX Runtime's allocations is not measured.
-  await Promise.all(Array.from({ length: callers }, () => embeddings.embedQuery(sentence(next++))));
+  await Promise.all(Array.from({ length: callers }, () => embeddings.embedQuery(text(next++))));
   const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: callers }, async () => {
       while (performance.now() < deadline) {
-        await embeddings.embedQuery(sentence(next++));
+        await embeddings.embedQuery(text(next++));
         done += 1;
       }
     }),
@@ -69,20 +79,40 @@ async function embeddingsPerSecond(runtime: ModelRuntime, callers: number): Prom
 }
 
 const rows: string[] = [];
-const oneByOne = await provider.createRuntime(spec('local/all-minilm-l6-v2', { batchWindowMs: 0, maxBatchSize: 1 }), {
-  logger: silentLogger,
-});
-const batched = await provider.createRuntime(spec('local/all-minilm-l6-v2', { batchWindowMs: 3, maxBatchSize: 64 }), {
-  logger: silentLogger,
-});
+// Same deployment for both modes; only batching differs.
+const deployment: Record<string, number> = {
+  ...(values.replicas === undefined ? {} : { replicas: Number(values.replicas) }),
+  ...(values.threads === undefined ? {} : { threads: Number(values.threads) }),
+};
+const settings = deploymentSettings('embedding', deployment);
+const oneByOne = await provider.createRuntime(
+  spec('local/all-minilm-l6-v2', { ...deployment, batchWindowMs: 0, maxBatchSize: 1 }),
+  { logger: silentLogger },
+);
+const batched = await provider.createRuntime(
+  spec('local/all-minilm-l6-v2', {
+    ...deployment,
+    batchWindowMs: Number(values.window),
+    maxBatchSize: Number(values['max-batch']),
+  }),
+  { logger: silentLogger },
+);
+const batchedEmbeddings = batched.embeddings;
+if (!(batchedEmbeddings instanceof LocalEmbeddings)) throw new Error('expected LocalEmbeddings');
 const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? 0;
-const samples = new Map<number, { single: number[]; batch: number[] }>();
+const samples = new Map<number, { single: number[]; batch: number[]; calls: number; texts: number }>();
 for (let round = 0; round < Number(values.rounds); round++) {
-  for (const callers of [1, 8, 64]) {
-    const entry = samples.get(callers) ?? { single: [], batch: [] };
+  for (const callers of values.callers.split(',').map(Number)) {
+    const entry = samples.get(callers) ?? { single: [], batch: [], calls: 0, texts: 0 };
     samples.set(callers, entry);
     const measureSingle = async () => entry.single.push(await embeddingsPerSecond(oneByOne, callers));
-    const measureBatch = async () => entry.batch.push(await embeddingsPerSecond(batched, callers));
+    const measureBatch = async () => {
+      const before = batchedEmbeddings.callStats();
+      entry.batch.push(await embeddingsPerSecond(batched, callers));
+      const after = batchedEmbeddings.callStats();
+      entry.calls += after.calls - before.calls;
+      entry.texts += after.texts - before.texts;
+    };
     if (round % 2 === 0) {
       await measureSingle();
       await measureBatch();
@@ -91,17 +121,28 @@ for (let round = 0; round < Number(values.rounds); round++) {
       await measureSingle();
     }
     console.error(
-      `round ${round}, ${callers} callers: one-by-one ${entry.single.at(-1)?.toFixed(0)}/s, batched ${entry.batch.at(-1)?.toFixed(0)}/s`,
+      `round ${round}, ${callers} callers: one-by-one ${entry.single.at(-1)?.toFixed(0)}/s, batched ${entry.batch.at(-1)?.toFixed(0)}/s (load ${loadavg()[0]?.toFixed(2)})`,
     );
   }
 }
 for (const [callers, entry] of samples) {
   const single = median(entry.single);
   const batch = median(entry.batch);
-  rows.push(`| ${callers} | ${single.toFixed(0)} | ${batch.toFixed(0)} | ${(batch / single).toFixed(2)}× |`);
+  rows.push(
+    `| ${callers} | ${single.toFixed(0)} | ${batch.toFixed(0)} | ${(batch / single).toFixed(2)}× | ${(entry.texts / Math.max(1, entry.calls)).toFixed(1)} |`,
+  );
 }
 await Promise.all([oneByOne.dispose(), batched.dispose()]);
+loads.push(loadavg()[0] ?? 0);
 
+console.log(
+  `${cpus().length} × ${cpus()[0]?.model}, Node ${process.versions.node}; ${settings.replicas} replica(s) × ${settings.threads} thread(s); texts: ${values.texts}; max batch ${values['max-batch']}, window ${values.window} ms; ${values.rounds} rounds × ${seconds} s; load average ${loads.map((load) => load.toFixed(2)).join(' → ')}`,
+);
+console.log('| concurrent callers | one-by-one, texts/s | dynamic batching, texts/s | gain | texts per model call |');
+console.log('| -----------------: | ------------------: | ------------------------: | ---: | -------------------: |');
+for (const row of rows) console.log(row);
+
+if (values['no-llm']) process.exit(0);
 const llm = await provider.createRuntime(spec('local/smollm2-135m-instruct', {}, { temperature: 0 }), {
   logger: silentLogger,
 });
@@ -135,10 +176,6 @@ for (let run = 0; run < Number(values['llm-runs']); run++) {
 }
 await llm.dispose();
 
-console.log('| concurrent callers | one-by-one, texts/s | dynamic batching, texts/s | gain |');
-console.log('| -----------------: | ------------------: | ------------------------: | ---: |');
-for (const row of rows) console.log(row);
-console.log('');
 console.log(
   `LLM (${maxTokens} tokens max, temperature 0, ${firsts.length} runs): time to first token median ${median(firsts).toFixed(0)} ms, ${median(rates).toFixed(1)} tokens/s median (from request to last token)`,
 );

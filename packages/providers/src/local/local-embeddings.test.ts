@@ -8,8 +8,9 @@ const cosine = (a: number[], b: number[]) => a.reduce((sum, value, index) => sum
 
 describe('local embeddings (all-MiniLM-L6-v2 in a replica pool)', () => {
   let runtime: LocalModelRuntime;
+  let provider: ReturnType<typeof createLocalProvider>;
   before(async () => {
-    const provider = createLocalProvider({ artifacts: await builtInArtifacts() });
+    provider = createLocalProvider({ artifacts: await builtInArtifacts() });
     runtime = (await provider.createRuntime(builtInSpec('local/all-minilm-l6-v2'), {
       logger: silentLogger,
     })) as LocalModelRuntime;
@@ -59,5 +60,16 @@ describe('local embeddings (all-MiniLM-L6-v2 in a replica pool)', () => {
     assert.equal(nearest, 7);
     assert.ok(cosine(vectors[7] as number[], again) > 0.98);
     assert.ok((await runtime.health(AbortSignal.timeout(10_000))).ok);
+  });
+
+  it('deploys again after an undeploy: new replicas load the native runtime after the old ones ended', async () => {
+    // onnxruntime-node's addon cannot be loaded by a new worker once every thread that had it has ended
+    // ("Module did not self-register"); the provider keeps it loaded in the server's thread.
+    await runtime.dispose(); // the suite's replicas end too (dispose is idempotent for after())
+    for (let round = 0; round < 2; round++) {
+      const again = await provider.createRuntime(builtInSpec('local/all-minilm-l6-v2'), { logger: silentLogger });
+      assert.equal((await again.embeddings?.embedQuery('hello again'))?.length, 384);
+      await again.dispose();
+    }
   });
 });

@@ -21,6 +21,7 @@ export class LocalEmbeddings extends Embeddings {
   private readonly pool: ReplicaPool;
   private readonly maxBatchSize: number;
   private readonly batcher: DynamicBatcher<string, number[]> | undefined;
+  private readonly calls = { calls: 0, texts: 0 };
 
   constructor(options: LocalEmbeddingsOptions) {
     // Retries belong to the caller's policy, not here: a full queue must surface as 429 at once.
@@ -34,7 +35,7 @@ export class LocalEmbeddings extends Embeddings {
             windowMs: options.batchWindowMs,
             maxBatchSize: options.maxBatchSize,
             maxInFlight: options.maxInFlight,
-            run: (texts) => this.pool.call<number[][]>('embed', texts),
+            run: (texts) => this.callModel(texts),
           })
         : undefined;
   }
@@ -43,9 +44,20 @@ export class LocalEmbeddings extends Embeddings {
     if (this.batcher !== undefined) return this.batcher.submit(documents);
     const parts: Promise<number[][]>[] = [];
     for (let start = 0; start < documents.length; start += this.maxBatchSize) {
-      parts.push(this.pool.call<number[][]>('embed', documents.slice(start, start + this.maxBatchSize)));
+      parts.push(this.callModel(documents.slice(start, start + this.maxBatchSize)));
     }
     return (await Promise.all(parts)).flat();
+  }
+
+  /** Model calls made and texts sent in them: texts ÷ calls is the batch size batching achieved. */
+  callStats(): { calls: number; texts: number } {
+    return { ...this.calls };
+  }
+
+  private callModel(texts: string[]): Promise<number[][]> {
+    this.calls.calls += 1;
+    this.calls.texts += texts.length;
+    return this.pool.call<number[][]>('embed', texts);
   }
 
   async embedQuery(document: string): Promise<number[]> {

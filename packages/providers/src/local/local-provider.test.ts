@@ -55,6 +55,54 @@ describe('local provider', () => {
     });
   });
 
+  it("serves a user's own ONNX embedding model from the artifact store, with its tokenizer and pooling", async () => {
+    const artifacts = await builtInArtifacts();
+    const provider = createLocalProvider({ artifacts });
+    const context = { logger: silentLogger };
+    const minilm = builtInModels.find((model) => model.name === 'local/all-minilm-l6-v2') as BuiltInModel;
+    const sha = (role: string) => minilm.files.find((file) => file.role === role)?.sha256 as string;
+    // The same files uploaded as "someone's own": the vectors must be the built-in model's.
+    const own = (options: Record<string, unknown>, artifact = { sha256: sha('weights'), format: 'onnx' }) =>
+      builtInSpec('local/all-minilm-l6-v2', {
+        name: 'team/my-embedder',
+        providerModelId: 'my-embedder',
+        artifact,
+        options: { tokenizer: sha('tokenizer'), ...options },
+      });
+    const builtIn = await provider.createRuntime(builtInSpec('local/all-minilm-l6-v2'), context);
+    const mean = await provider.createRuntime(own({ maxInputTokens: 256 }), context);
+    const cls = await provider.createRuntime(own({ pooling: 'cls' }), context);
+    try {
+      const text = 'Ensemble serves many models behind one API.';
+      const expected = await builtIn.embeddings?.embedQuery(text);
+      assert.deepEqual(await mean.embeddings?.embedQuery(text), expected);
+      const first = (await cls.embeddings?.embedQuery(text)) as number[];
+      assert.equal(first.length, 384);
+      assert.ok(Math.abs(first.reduce((sum, value) => sum + value * value, 0) - 1) < 1e-6, 'unit length');
+      assert.notDeepEqual(first, expected, '[CLS] pooling is not the mean');
+    } finally {
+      await Promise.all([builtIn.dispose(), mean.dispose(), cls.dispose()]);
+    }
+
+    await assert.rejects(provider.createRuntime(own({}, { sha256: sha('weights'), format: 'gguf' }), context), {
+      code: 'validation_failed',
+      field: 'artifact',
+    });
+    await assert.rejects(provider.createRuntime(own({ tokenizer: undefined }), context), {
+      code: 'validation_failed',
+      field: 'options.tokenizer',
+    });
+    await assert.rejects(provider.createRuntime(own({ pooling: 'max' }), context), {
+      code: 'validation_failed',
+      field: 'options.pooling',
+    });
+    // A file that is not an ONNX model (the tokenizer itself) fails the deploy with the loader's reason.
+    await assert.rejects(provider.createRuntime(own({}, { sha256: sha('tokenizer'), format: 'onnx' }), context), {
+      code: 'internal_error',
+      message: /local model 'team\/my-embedder' failed to load: .*Protobuf parsing failed/,
+    });
+  });
+
   it('pull refuses an archive whose sha256 is not the pinned one and stores nothing', async () => {
     const artifacts = new LocalArtifactStore(join(scratch, 'artifacts'));
     const model = builtInModels.find((candidate) => candidate.kind === 'embedding') as BuiltInModel;

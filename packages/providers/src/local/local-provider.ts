@@ -10,12 +10,15 @@ import {
 } from '@ensemble/core';
 import { type BuiltInFile, findBuiltInModel } from './built-in-models.ts';
 import { type DeploymentSettings, deploymentSettings } from './deployment-settings.ts';
+import { holdOnnxRuntime } from './hold-onnx-runtime.ts';
 import { LocalChatModel } from './local-chat-model.ts';
 import { LocalEmbeddings } from './local-embeddings.ts';
 import { assertFitsInMemory, defaultMemoryBudget, type MemoryBudget } from './memory-guard.ts';
+import { ownEmbeddingModel } from './own-embedding-model.ts';
 import { PooledClassifier } from './pooled-classifier.ts';
 import type { ReplicaWorkerData } from './replica-entry.ts';
 import { ReplicaPool, type ReplicaPoolStats } from './replica-pool.ts';
+import type { SentenceEmbedderOptions } from './sentence-embedder.ts';
 
 export interface LocalProviderOptions {
   /** Where model files live; a context's own `artifactPath` wins when given. */
@@ -34,7 +37,7 @@ const backendOf = (file: string) => new URL(file, import.meta.url).href;
 
 /**
  * The `local` provider: models Ensemble runs itself, in worker-thread replicas. Built-in models are
- * found by their provider model id; a user's own GGUF chat model by its artifact.
+ * found by their provider model id; a user's own GGUF chat model or ONNX embedding model by its artifact.
  */
 export function createLocalProvider(options: LocalProviderOptions): ModelProvider {
   const memory = options.memory ?? defaultMemoryBudget;
@@ -82,17 +85,36 @@ export function createLocalProvider(options: LocalProviderOptions): ModelProvide
 
       switch (spec.kind) {
         case 'embedding': {
-          const weights = fileOf(builtIn?.files, 'weights', spec);
-          const tokenizer = fileOf(builtIn?.files, 'tokenizer', spec);
-          const [modelPath, tokenizerPath] = [await pathOf(weights.sha256), await pathOf(tokenizer.sha256)];
-          const pool = await deploy(
-            './minilm-embedder.ts',
-            { modelPath, tokenizerPath, maxTokens: 256, threads: settings.threads },
-            [modelPath],
-          );
+          // A built-in model by its id, or the user's own ONNX file and tokenizer from the artifact store.
+          const source = builtIn
+            ? {
+                modelSha256: fileOf(builtIn.files, 'weights', spec).sha256,
+                tokenizerSha256: fileOf(builtIn.files, 'tokenizer', spec).sha256,
+                pooling: 'mean' as const,
+                maxInputTokens: Number(builtIn.capabilities.maxInputTokens ?? 256),
+              }
+            : ownEmbeddingModel(spec);
+          const [modelPath, tokenizerPath] = [await pathOf(source.modelSha256), await pathOf(source.tokenizerSha256)];
+          const embedder: SentenceEmbedderOptions = {
+            modelPath,
+            tokenizerPath,
+            maxTokens: source.maxInputTokens,
+            pooling: source.pooling,
+            threads: settings.threads,
+          };
+          await holdOnnxRuntime();
+          const pool = await deploy('./sentence-embedder.ts', embedder, [modelPath]);
+          // One real call proves the files fit together, and gives the vectors' width.
+          let dimensions: number;
+          try {
+            dimensions = (await pool.call<number[][]>('embed', ['dimensions probe']))[0]?.length ?? 0;
+          } catch (error) {
+            await pool.close();
+            throw error;
+          }
           const embeddings = new LocalEmbeddings({
             pool,
-            dimensions: Number(builtIn?.capabilities.dimensions ?? 384),
+            dimensions,
             batchWindowMs: settings.batchWindowMs,
             maxBatchSize: settings.maxBatchSize,
             maxInFlight: settings.replicas * settings.concurrency,

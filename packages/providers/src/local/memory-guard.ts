@@ -1,8 +1,7 @@
-import { freemem } from 'node:os';
 import { EnsembleError } from '@ensemble/core';
 
 export interface MemoryBudget {
-  /** Bytes free for a new deployment; `os.freemem()` unless injected (tests, container limits). */
+  /** Bytes free for a new deployment; `process.availableMemory()` unless injected (tests). */
   freeBytes(): number;
   /** Resident memory per replica as a multiple of the model file (weights + context + runtime). */
   factor: number;
@@ -11,7 +10,9 @@ export interface MemoryBudget {
 }
 
 export const defaultMemoryBudget: MemoryBudget = {
-  freeBytes: () => freemem(),
+  // Free memory as this process may use it: the container's (cgroup) limit minus what is used when
+  // one is set, which os.freemem() — the host's figure — would miss.
+  freeBytes: () => process.availableMemory(),
   factor: 1.5,
   perReplicaOverheadBytes: 64 * 1024 * 1024,
 };
