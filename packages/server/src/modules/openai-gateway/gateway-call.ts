@@ -119,8 +119,12 @@ export class GatewayCall {
   failed(error: unknown): FastifyReply {
     const { meter } = this;
     if (this.#abort.clientGone()) {
+      // Nobody to answer: not a failure of Ensemble's (no error log, no 500), just the end of the call.
       meter.clientClosed();
-      throw error;
+      this.#request.log.info({ target: meter.targetName }, 'client disconnected; upstream call stopped');
+      this.#reply.hijack();
+      this.#reply.raw.destroy();
+      return this.#reply;
     }
     meter.cache(this.cacheUse === undefined ? 'bypass' : 'miss');
     const attempts = EnsembleError.isInstance(error) ? error.details?.attempts : undefined;

@@ -104,6 +104,12 @@ export class UsageMeter {
     this.#end(this.#firstChunkMs === null ? clientClosedStatus : 200, clientClosedCode, tokens);
   }
 
+  /** `name@version` of the model being called, if any yet (for logs). */
+  get targetName(): string | undefined {
+    const descriptor = this.#target?.descriptor;
+    return descriptor === undefined ? undefined : `${descriptor.name}@${descriptor.version}`;
+  }
+
   get ended(): boolean {
     return this.#ended;
   }
