@@ -174,8 +174,23 @@ const benchRoute = `routes:
  * request; the usage ledger records every call when it is wired in; `via` says whether requests
  * name a route or the model itself.
  */
-function ensembleTarget(name: string, via: 'route' | 'model', extraEnv: NodeJS.ProcessEnv = {}): Target {
+/**
+ * The Kafka broker Ensemble publishes usage events to, as in production (`ENSEMBLE_BENCH_KAFKA_BROKERS`,
+ * else the test broker); topics under a prefix of their own per run. Without one, the embedded bus.
+ */
+const kafkaBrokers = process.env.ENSEMBLE_BENCH_KAFKA_BROKERS ?? process.env.ENSEMBLE_TEST_KAFKA_BROKERS;
+const kafkaPrefix = `bench${randomBytes(4).toString('hex')}.`;
+
+type Bus = 'kafka' | 'embedded';
+
+function ensembleTarget(name: string, via: 'route' | 'model', bus: Bus, extraEnv: NodeJS.ProcessEnv = {}): Target {
   const useRoute = via === 'route' && routesDeclarable;
+  const useKafka = bus === 'kafka' && kafkaBrokers !== undefined;
+  // With Kafka the ledger consumer runs as its own worker service in production: not in the measured
+  // process. On the embedded bus (the laptop default) it runs in-process, as `ensemble start` does.
+  const busEnv: NodeJS.ProcessEnv = useKafka
+    ? { KAFKA_BROKERS: kafkaBrokers, KAFKA_NAME_PREFIX: kafkaPrefix, ENSEMBLE_WORKER_IN_PROCESS: 'false' }
+    : {};
   return {
     name,
     model: useRoute ? 'bench-route' : 'bench-model',
@@ -208,28 +223,32 @@ function ensembleTarget(name: string, via: 'route' | 'model', extraEnv: NodeJS.P
           ENSEMBLE_GATEWAY_CACHE_TTL_MS: '0',
           // Request logging off the measured path, as the peers run theirs.
           LOG_LEVEL: 'warn',
+          ...busEnv,
           ...extraEnv,
         },
         cwd: context.workDir,
       });
       return fromProcess(`http://127.0.0.1:${port}`, pinned, {
         notes: [
-          `API keys checked; ${useRoute ? 'calls name a route (fallback of two models, breaker, retry)' : 'calls name the model'}; usage ledger ${extraEnv.USAGE_LEDGER === 'false' ? 'off' : 'on'}; pass-through to the OpenAI-wire upstream`,
+          `API keys checked; ${useRoute ? 'calls name a route (fallback of two models, breaker, retry)' : 'calls name the model'}; usage ledger ${extraEnv.USAGE_LEDGER === 'false' ? 'off' : useKafka ? 'on (events to Kafka; the ledger consumer is a separate worker, not running here)' : 'on (embedded bus in PostgreSQL, ledger consumer in-process)'}; pass-through to the OpenAI-wire upstream`,
         ],
       });
     },
   };
 }
 
-export const ensemble = ensembleTarget('Ensemble', 'route');
+export const ensemble = ensembleTarget('Ensemble', 'route', 'kafka');
 
 /** The same with the usage ledger off (`USAGE_LEDGER=false`): the difference is what recording every call costs. */
-export const ensembleNoLedger = ensembleTarget('Ensemble-noledger (usage ledger off)', 'route', {
+export const ensembleNoLedger = ensembleTarget('Ensemble-noledger (usage ledger off)', 'route', 'kafka', {
   USAGE_LEDGER: 'false',
 });
 
 /** The same, calling the model directly: the difference to `Ensemble` is what routing costs. */
-export const ensembleModel = ensembleTarget('Ensemble-model (no route)', 'model');
+export const ensembleModel = ensembleTarget('Ensemble-model (no route)', 'model', 'kafka');
+
+/** `ensemble start` as on a laptop: the ledger on the embedded bus (PostgreSQL) with its consumer in-process. */
+export const ensembleEmbedded = ensembleTarget('Ensemble-embedded (ledger on the embedded bus)', 'route', 'embedded');
 
 /** Every target, in the order measured. */
 export const targets: Target[] = [
@@ -240,6 +259,7 @@ export const targets: Target[] = [
   ensemble,
   ensembleNoLedger,
   ...(routesDeclarable ? [ensembleModel] : []),
+  ensembleEmbedded,
 ];
 
 function undiciVersion(root: string): string {
