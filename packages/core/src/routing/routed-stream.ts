@@ -3,7 +3,7 @@ import type { Clock } from '../ports/clock.ts';
 import { classifyFailure } from './attempt-failure.ts';
 import type { BreakerRegistry } from './breaker-registry.ts';
 import { MidStreamError } from './mid-stream-error.ts';
-import { type AttemptSuccess, breakerVerdict } from './policy-runner.ts';
+import { type AttemptSuccess, breakerVerdict, timerStopped } from './policy-runner.ts';
 import { raceAbort } from './race-abort.ts';
 import type { RouteTrace } from './route-trace.ts';
 
@@ -79,11 +79,12 @@ export function createRoutedStream<C>(options: RoutedStreamOptions<C>): AsyncIte
         return result;
       }
       const startedAt = clock.now();
-      const timer = new AbortController();
-      let idle = false;
       const { timeoutMs } = settings;
+      // A timer per chunk only when the node has a timeout; stopped with a shared reason (no DOMException).
+      const timer = timeoutMs === undefined ? undefined : new AbortController();
+      let idle = false;
       if (timeoutMs !== undefined) {
-        clock.sleep(timeoutMs, timer.signal).then(
+        clock.sleep(timeoutMs, timer?.signal).then(
           () => {
             idle = true;
             controller.abort(new EnsembleError('timeout', `${target} sent no chunk for ${timeoutMs} ms`));
@@ -130,7 +131,7 @@ export function createRoutedStream<C>(options: RoutedStreamOptions<C>): AsyncIte
           { cause: failure.error, retryable: false, details: { target, chunks, trace } },
         );
       } finally {
-        timer.abort();
+        timer?.abort(timerStopped);
       }
     },
 
