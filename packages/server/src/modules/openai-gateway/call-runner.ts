@@ -8,6 +8,7 @@ import {
   type Route,
   type RouteContext,
   type RouteLookup,
+  type Router,
   type RouteTrace,
 } from '@ensemble/core';
 import type { FastifyBaseLogger } from 'fastify';
@@ -69,6 +70,7 @@ export interface CallRunnerOptions {
  */
 export class CallRunner {
   readonly #options: CallRunnerOptions;
+  readonly #routers = new Map<string, Router>();
 
   constructor(options: CallRunnerOptions) {
     this.#options = options;
@@ -145,14 +147,23 @@ export class CallRunner {
 
   async #router(call: CallRequest, route: Route) {
     const { routeTargets, breakers, clock } = this.#options;
-    const nested = routeTargets === undefined ? undefined : await routeTargets.nested(call.principal.projectId, route);
-    const router = createRouter({
-      clock,
-      random: Math.random,
-      breakers: breakers.of(call.principal.projectId),
-      ...(nested === undefined || nested.size === 0 ? {} : { resolveRoute: (name: string) => nested.get(name) }),
-    });
-    return { router, winners: new Map<string, LoadedModel>() };
+    const { projectId } = call.principal;
+    const nested = routeTargets === undefined ? undefined : await routeTargets.nested(projectId, route);
+    const winners = new Map<string, LoadedModel>();
+    if (nested !== undefined && nested.size > 0) {
+      const resolveRoute = (name: string) => nested.get(name);
+      return {
+        router: createRouter({ clock, random: Math.random, breakers: breakers.of(projectId), resolveRoute }),
+        winners,
+      };
+    }
+    // Without nested routes a router holds nothing per call: one per project serves them all.
+    let router = this.#routers.get(projectId);
+    if (router === undefined) {
+      router = createRouter({ clock, random: Math.random, breakers: breakers.of(projectId) });
+      this.#routers.set(projectId, router);
+    }
+    return { router, winners };
   }
 
   async #attempt<T>(
