@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { migrateCommand } from './commands/migrate.ts';
 import { startCommand } from './commands/start.ts';
 import { workerCommand } from './commands/worker.ts';
+import { addJobsCommands } from './jobs/jobs-commands.ts';
 import { version } from './version.ts';
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -51,6 +52,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       const { modelsPullCommand } = await import('./commands/models-pull.ts');
       await modelsPullCommand(program.opts<GlobalOptions>());
     });
+
+  addJobsCommands(program);
 
   try {
     await program.parseAsync(argv as string[]);

@@ -39,4 +39,9 @@ export async function appendJobEvents(
     trx,
     events.map((event) => jobEventRecord(topics, job, event)),
   );
+  // At commit, wakes the SSE streams watching this job (PostgresJobEventNotifier).
+  await sql`select pg_notify(${jobEventsChannel}, ${job.id})`.execute(trx);
 }
+
+/** The NOTIFY channel of stored job events; the payload is the job id. */
+export const jobEventsChannel = 'ensemble_job_events';

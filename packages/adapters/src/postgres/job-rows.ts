@@ -1,4 +1,4 @@
-import type { Job, JobModelKind, JobPriority, JobSource, JobStatus, JobType } from '@ensemble/core';
+import type { Job, JobModelKind, JobPriority, JobSource, JobStatus, JobType, JobWebhook } from '@ensemble/core';
 import type { Selectable } from 'kysely';
 import type { JobsTable } from './database-schema.ts';
 
@@ -16,7 +16,16 @@ export function toJob(row: JobRow): Job {
     priority: row.priority as JobPriority,
     itemTimeoutMs: row.item_timeout_ms,
     retry: row.retry,
-    webhook: row.webhook_url === null ? null : { url: row.webhook_url },
+    webhook:
+      row.webhook_url === null
+        ? null
+        : {
+            url: row.webhook_url,
+            status: row.webhook_status as JobWebhook['status'],
+            attempts: row.webhook_attempts,
+            lastError: row.webhook_last_error,
+            deliveredAt: row.webhook_delivered_at,
+          },
     metadata: row.metadata,
     idempotencyKey: row.idempotency_key,
     source: row.source as JobSource,

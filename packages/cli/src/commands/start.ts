@@ -83,7 +83,8 @@ export async function startCommand(options: StartOptions): Promise<void> {
         'ensemble listening',
       );
       checkpoint();
-      if (config.worker.inProcess) worker = await startWorker(workerParts(platform, logger, config, runtimes.manager));
+      if (config.worker.inProcess)
+        worker = await startWorker(workerParts(platform, logger, config, runtimes.manager, registry.masterKey));
       // The API answers meanwhile: loading (and maybe fetching) the built-in models takes a while.
       runtimes.deployBuiltIns();
     },

@@ -24,7 +24,7 @@ export async function workerCommand(options: GlobalOptions): Promise<void> {
       const runtimes = await openModelRuntimes({ config, database: platform.database, registry, logger });
       onClose(() => runtimes.close());
       checkpoint();
-      const worker = await startWorker(workerParts(platform, logger, config, runtimes.manager));
+      const worker = await startWorker(workerParts(platform, logger, config, runtimes.manager, registry.masterKey));
       onClose(() => worker.stop());
       logger.info({ bus: platform.bus.kind }, 'ensemble worker running');
     },

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createTestDatabase, type TestDatabase, waitFor } from '@ensemble/testkit';
-import { type EnsembleProcess, spawnEnsemble } from '../testing/ensemble-process.ts';
+import { type EnsembleProcess, runEnsemble, spawnEnsemble } from '../testing/ensemble-process.ts';
 import { type FakeJobUpstream, startFakeJobUpstream } from '../testing/fake-job-upstream.ts';
 
 interface JobJson {
@@ -87,5 +87,60 @@ describe('jobs through `ensemble start`', { timeout: 180_000 }, () => {
     assert.equal(unauthenticated.status, 401);
     const openapi = (await (await fetch(`${ensemble.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
     assert.ok(openapi.paths['/api/jobs/{id}/retry-failed'], 'the jobs routes are documented');
+  });
+  it('ensemble jobs submit --watch | watch | results: a progress bar, then the results', async () => {
+    const file = join(home, 'requests.jsonl');
+    const lines = Array.from({ length: 40 }, (_, i) =>
+      JSON.stringify({
+        customId: `r${i}`,
+        messages: [{ role: 'user', content: i === 5 ? 'FAIL' : `SLOW:40 cli ${i}` }],
+      }),
+    );
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const client = { ENSEMBLE_URL: ensemble.url, ENSEMBLE_API_KEY: ensemble.adminKey as string };
+    const submitted = await runEnsemble(
+      [
+        'jobs',
+        'submit',
+        file,
+        '--model',
+        'upstream-chat',
+        '--max-attempts',
+        '1',
+        '--metadata',
+        'source=cli',
+        '--watch',
+      ],
+      client,
+    );
+    assert.equal(submitted.code, 1, `completed with errors: exit 1\n${submitted.output}`);
+    const id = /job_[A-Za-z0-9]{20}/.exec(submitted.output)?.[0] as string;
+    assert.ok(id, submitted.output);
+    assert.match(submitted.output, /submitted job_\w+: 40 items/);
+    assert.match(submitted.output, /running +\[[█░]+\] +\d+% \d+\/40/, 'progress lines while it runs');
+    assert.match(submitted.output, /completed_with_errors: 39 succeeded, 1 failed, 0 not run/);
+    assert.equal(submitted.output.match(/completed_with_errors +\[/g)?.length, 1, 'the final bar once');
+
+    const watched = await runEnsemble(['jobs', 'watch', id], client);
+    assert.equal(watched.code, 1);
+    assert.match(watched.output, /completed_with_errors +\[█+\] 100% 40\/40 · 1 failed/);
+
+    const out = join(home, 'results.jsonl');
+    const results = await runEnsemble(['jobs', 'results', id, '--output', out], client);
+    assert.equal(results.code, 0, results.output);
+    const written = (await readFile(out, 'utf8')).trim().split('\n');
+    assert.equal(written.length, 40);
+    assert.equal((JSON.parse(written[39] as string) as { customId: string }).customId, 'r39');
+    const failed = await runEnsemble(['jobs', 'results', id, '--failed'], client);
+    assert.equal(failed.code, 0);
+    assert.equal(failed.output.trim().split('\n').length, 1);
+    assert.match(failed.output, /"customId":"r5","status":"failed"/);
+
+    const refused = await runEnsemble(['jobs', 'watch', id], {
+      ...client,
+      ENSEMBLE_API_KEY: 'ens_notAKeyThatExists0000000000000000000000',
+    });
+    assert.equal(refused.code, 1);
+    assert.match(refused.output, /401/);
   });
 });

@@ -28,7 +28,9 @@ export interface OpenRegistryOptions {
  * Loads the master key, builds the registry's repositories and reconciles the models and credentials
  * that `ensemble.yaml` declares. Runs after the migrations.
  */
-export async function openRegistry(options: OpenRegistryOptions): Promise<Registry & { report: ReconcileReport }> {
+export async function openRegistry(
+  options: OpenRegistryOptions,
+): Promise<Registry & { report: ReconcileReport; masterKey: Buffer }> {
   const { config, database, logger } = options;
   const keys = await loadMasterKeys({
     config,
@@ -49,7 +51,8 @@ export async function openRegistry(options: OpenRegistryOptions): Promise<Regist
       logger,
     }),
   );
-  return { ...registry, report };
+  // The master key also derives each project's webhook signing secret (jobs).
+  return { ...registry, report, masterKey: keys.current };
 }
 
 /** Instances starting together reconcile one after another, so none creates a duplicate version. */

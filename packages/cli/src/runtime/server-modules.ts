@@ -1,4 +1,10 @@
-import { PostgresJobRepository, PostgresProjectRepository, PostgresUsageLedger } from '@ensemble/adapters/postgres';
+import {
+  PostgresJobEventNotifier,
+  PostgresJobRepository,
+  PostgresProjectRepository,
+  PostgresUsageLedger,
+} from '@ensemble/adapters/postgres';
+import { HmacWebhookSigner } from '@ensemble/adapters/webhooks';
 import {
   type ApiKeyStore,
   type ArtifactStore,
@@ -27,7 +33,7 @@ import type { Platform } from './open-platform.ts';
 /** The domain modules the API serves, wired to their adapters. */
 export function serverModules(
   platform: Platform,
-  registry: Registry,
+  registry: Registry & { masterKey: Buffer },
   runtimes: ModelRuntimeManager,
   uploads: { artifacts: ArtifactStore; config: EnsembleConfig },
   keys: ApiKeyStore,
@@ -55,6 +61,8 @@ export function serverModules(
       models: registry.models,
       artifacts: uploads.artifacts,
       limits: { maxItems: uploads.config.jobs.maxItems, maxItemBytes: uploads.config.jobs.maxItemBytes },
+      notifier: new PostgresJobEventNotifier(platform.database),
+      signer: new HmacWebhookSigner(registry.masterKey),
     }),
   ];
 }

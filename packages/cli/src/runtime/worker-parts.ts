@@ -1,4 +1,10 @@
-import { OutboxRelay, PostgresJobWorkStore, PostgresUsageLedger } from '@ensemble/adapters/postgres';
+import {
+  OutboxRelay,
+  PostgresJobWebhookStore,
+  PostgresJobWorkStore,
+  PostgresUsageLedger,
+} from '@ensemble/adapters/postgres';
+import { HmacWebhookSigner } from '@ensemble/adapters/webhooks';
 import { defaultJobTopics, type EnsembleConfig, type Logger, type ModelRuntimeManager } from '@ensemble/core';
 import {
   consumerLagCollector,
@@ -17,6 +23,7 @@ import {
   jobLagGroups,
   UsageLedgerMaintenance,
   usageLedgerConsumer,
+  WebhookSender,
   type WorkerOptions,
 } from '@ensemble/worker';
 import type { Platform } from './open-platform.ts';
@@ -33,6 +40,7 @@ function workerConsumers(
   logger: Logger,
   config: EnsembleConfig,
   runtimes: ModelRuntimeManager,
+  masterKey: Buffer,
 ): { consumers: ConsumerDefinition[]; services: BackgroundService[] } {
   // Jobs: the planner and the task runners, calling models the way /v1 does.
   const caller = new GatewayJobModelCaller(runtimes);
@@ -47,7 +55,16 @@ function workerConsumers(
   });
   return {
     consumers: [...ledgerConsumers(platform, logger), ...jobs],
-    services: [{ name: 'jobs-model-caller', start: () => {}, stop: () => caller.close() }],
+    services: [
+      { name: 'jobs-model-caller', start: () => {}, stop: () => caller.close() },
+      new WebhookSender({
+        store: new PostgresJobWebhookStore(platform.database.db),
+        signer: new HmacWebhookSigner(masterKey),
+        logger,
+        timeoutMs: config.jobs.webhookTimeoutMs,
+        maxAttempts: config.jobs.webhookMaxAttempts,
+      }),
+    ],
   };
 }
 
@@ -61,9 +78,11 @@ export function workerParts(
   logger: Logger,
   config: EnsembleConfig,
   runtimes: ModelRuntimeManager,
+  /** Derives the projects' webhook signing secrets. */
+  masterKey: Buffer,
 ): WorkerOptions {
   const relay = new OutboxRelay({ database: platform.database, bus: platform.bus, logger });
-  const domains = workerConsumers(platform, logger, config, runtimes);
+  const domains = workerConsumers(platform, logger, config, runtimes, masterKey);
   const { consumers } = domains;
   const services: BackgroundService[] = [
     { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() },

@@ -1,10 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalArtifactStore } from '@ensemble/adapters/artifacts';
 import { EmbeddedEventBus } from '@ensemble/adapters/embedded';
 import { KafkaEventBus } from '@ensemble/adapters/kafka';
-import { OutboxRelay, PostgresJobRepository, PostgresJobWorkStore } from '@ensemble/adapters/postgres';
+import {
+  OutboxRelay,
+  PostgresJobEventNotifier,
+  PostgresJobRepository,
+  PostgresJobWebhookStore,
+  PostgresJobWorkStore,
+} from '@ensemble/adapters/postgres';
+import { HmacWebhookSigner } from '@ensemble/adapters/webhooks';
 import {
   configSchema,
   type EventBus,
@@ -24,7 +32,7 @@ import {
   jobsModule,
 } from '@ensemble/server';
 import { testKafkaBrokers, uniqueName, waitFor } from '@ensemble/testkit';
-import { jobConsumers, type RunningWorker, startWorker } from '@ensemble/worker';
+import { jobConsumers, type RunningWorker, startWorker, WebhookSender } from '@ensemble/worker';
 import { systemClock } from '../runtime/system-clock.ts';
 import { type FakeJobUpstream, startFakeJobUpstream } from './fake-job-upstream.ts';
 import { openTestRegistry, type TestRegistry } from './test-registry.ts';
@@ -33,6 +41,8 @@ export interface JobsHarnessOptions {
   bus: 'embedded' | 'kafka';
   itemConcurrency?: number;
   taskBatchSize?: number;
+  /** Completion webhooks: one try's bound, the tries, and the first backoff (short, for tests). */
+  webhooks?: { timeoutMs: number; maxAttempts: number; initialDelayMs: number };
 }
 
 /** A job as the API answers it (the fields tests read). */
@@ -69,6 +79,7 @@ export interface JobsHarness {
   registry: TestRegistry;
   admin: { authorization: string };
   artifacts: LocalArtifactStore;
+  signer: HmacWebhookSigner;
   request(
     method: 'GET' | 'POST',
     url: string,
@@ -85,6 +96,8 @@ export interface JobsHarness {
   waitForStatus(id: string, statuses: readonly string[], timeoutMs?: number): Promise<JobBody>;
   results(id: string, query?: string): Promise<ResultLine[]>;
   startWorker(): Promise<RunningWorker>;
+  /** Listens on loopback (for streams read with fetch); resolves with the base URL. */
+  listen(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -142,6 +155,7 @@ export async function startJobsHarness(options: JobsHarnessOptions): Promise<Job
   const partitions = 3;
   await bus.ensureTopics(Object.values(topics).map((name) => ({ name, partitions })));
 
+  const signer = new HmacWebhookSigner(randomBytes(32));
   const app = await buildApp({
     config: configSchema.parse({ log: { level: 'silent' } }),
     logger: createLogger({ level: 'silent' }),
@@ -154,10 +168,13 @@ export async function startJobsHarness(options: JobsHarnessOptions): Promise<Job
         models: registry.models,
         artifacts,
         limits: { maxItems: 20_000, maxItemBytes: 64 * 1024 },
+        notifier: new PostgresJobEventNotifier(database),
+        signer,
       }),
     ],
   });
 
+  let listening: Promise<string> | undefined;
   const callers: GatewayJobModelCaller[] = [];
   const workers: RunningWorker[] = [];
   const startJobWorker = async () => {
@@ -167,7 +184,18 @@ export async function startJobsHarness(options: JobsHarnessOptions): Promise<Job
     const worker = await startWorker({
       bus,
       logger: silentLogger,
-      services: [{ name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }],
+      services: [
+        { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() },
+        new WebhookSender({
+          store: new PostgresJobWebhookStore(database.db),
+          signer,
+          logger: silentLogger,
+          timeoutMs: options.webhooks?.timeoutMs ?? 2_000,
+          maxAttempts: options.webhooks?.maxAttempts ?? 3,
+          initialDelayMs: options.webhooks?.initialDelayMs ?? 100,
+          pollIntervalMs: 100,
+        }),
+      ],
       consumers: jobConsumers({
         store: new PostgresJobWorkStore(database.db, topics),
         caller,
@@ -212,6 +240,7 @@ export async function startJobsHarness(options: JobsHarnessOptions): Promise<Job
     registry,
     admin: registry.keys.admin,
     artifacts,
+    signer,
     request,
     async submit(body, headers) {
       const response = await request('POST', '/api/jobs', body, headers);
@@ -244,6 +273,10 @@ export async function startJobsHarness(options: JobsHarnessOptions): Promise<Job
         .map((line) => JSON.parse(line) as ResultLine);
     },
     startWorker: startJobWorker,
+    async listen() {
+      listening ??= app.listen({ port: 0, host: '127.0.0.1' });
+      return listening;
+    },
     async close() {
       for (const worker of workers) await worker.stop();
       await app.close();

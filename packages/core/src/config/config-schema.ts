@@ -266,6 +266,10 @@ export const configSchema = z.strictObject({
       maxItems: positiveInt.max(1_000_000).default(1_000_000),
       /** The longest line of an uploaded JSONL input file (one item). */
       maxItemBytes: positiveInt.max(64 * 1024 * 1024).default(1024 * 1024),
+      /** Bounds one delivery of a completion webhook. */
+      webhookTimeoutMs: positiveInt.max(300_000).default(10_000),
+      /** Deliveries tried (with exponential backoff from 1 s, up to 10 min apart) before a webhook is given up. */
+      webhookMaxAttempts: positiveInt.max(50).default(8),
     })
     .prefault({}),
   /** Models reconciled into the registry at start (see docs/models.md). */
@@ -379,6 +383,8 @@ export const environmentVariables = {
   JOBS_TASK_BATCH_SIZE: { path: 'jobs.taskBatchSize', fix: 'a positive number of tasks, e.g. 100' },
   JOBS_MAX_ITEMS: { path: 'jobs.maxItems', fix: 'a positive number of items up to 1000000' },
   JOBS_MAX_ITEM_BYTES: { path: 'jobs.maxItemBytes', fix: 'a positive number of bytes, e.g. 1048576' },
+  JOBS_WEBHOOK_TIMEOUT_MS: { path: 'jobs.webhookTimeoutMs', fix: 'a positive number of milliseconds, e.g. 10000' },
+  JOBS_WEBHOOK_MAX_ATTEMPTS: { path: 'jobs.webhookMaxAttempts', fix: 'a number of attempts from 1 to 50, e.g. 8' },
 } as const satisfies Record<string, { path: string; fix: string }>;
 
 export type EnvironmentVariable = keyof typeof environmentVariables;

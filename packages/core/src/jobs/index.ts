@@ -7,6 +7,8 @@ export * from './job-repository.ts';
 export * from './job-result.ts';
 export * from './job-retry-delay.ts';
 export * from './job-spec.ts';
+export * from './job-summary.ts';
 export * from './job-topics.ts';
+export * from './job-webhooks.ts';
 export * from './job-work-store.ts';
 export * from './read-json-lines.ts';

@@ -46,6 +46,16 @@ export interface JobTarget {
   kind: JobModelKind;
 }
 
+/** A job's completion webhook: `pending` from the job's end until a delivery is taken (`delivered`) or given up (`failed`). */
+export interface JobWebhook {
+  url: string;
+  /** Null while the job runs. */
+  status: 'pending' | 'delivered' | 'failed' | null;
+  attempts: number;
+  lastError: string | null;
+  deliveredAt: Date | null;
+}
+
 export const jobModelKinds = ['chat', 'embedding'] as const;
 export type JobModelKind = (typeof jobModelKinds)[number];
 
@@ -75,7 +85,8 @@ export interface Job {
   /** Bounds one call of one item; a timed-out call counts as a failed (retryable) attempt. */
   itemTimeoutMs: number;
   retry: JobRetryPolicy;
-  webhook: { url: string } | null;
+  /** Where the job's summary is POSTed when it ends, and how that delivery is going. */
+  webhook: JobWebhook | null;
   metadata: Record<string, string>;
   idempotencyKey: string | null;
   source: JobSource;

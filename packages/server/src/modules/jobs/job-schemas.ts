@@ -23,7 +23,17 @@ export const jobSchema = z
     priority: z.enum(jobPriorities),
     itemTimeoutMs: z.number().int(),
     retry: z.object({ maxAttempts: z.number().int(), initialDelayMs: z.number().int(), maxDelayMs: z.number().int() }),
-    webhook: z.object({ url: z.string() }).nullable(),
+    webhook: z
+      .object({
+        url: z.string(),
+        status: z.enum(['pending', 'delivered', 'failed']).nullable().meta({
+          description: 'null while the job runs; pending from its end until the summary is taken (or given up: failed)',
+        }),
+        attempts: z.number().int(),
+        lastError: z.string().nullable(),
+        deliveredAt: z.iso.datetime().nullable(),
+      })
+      .nullable(),
     metadata: z.record(z.string(), z.string()),
     idempotencyKey: z.string().nullable(),
     source: z.enum(jobSources),
@@ -74,6 +84,21 @@ export const submitHeadersSchema = z.object({
   'idempotency-key': idempotencyKeySchema.optional(),
 });
 
+export const eventsHeadersSchema = z.object({
+  'last-event-id': z
+    .string()
+    .regex(/^\d{1,15}$/, 'must be the id of an event this stream sent')
+    .optional(),
+});
+
+export const eventsQuerySchema = z.strictObject({
+  after: z.coerce.number().int().nonnegative().optional(),
+});
+
+export const webhookSecretSchema = z
+  .object({ secret: z.string(), algorithm: z.literal('HMAC-SHA256'), header: z.literal('Ensemble-Signature') })
+  .meta({ id: 'WebhookSecret' });
+
 export function jobJson(job: Job, now = Date.now()) {
   const end = job.finishedAt?.getTime() ?? now;
   return {
@@ -86,7 +111,8 @@ export function jobJson(job: Job, now = Date.now()) {
     priority: job.priority,
     itemTimeoutMs: job.itemTimeoutMs,
     retry: { ...job.retry },
-    webhook: job.webhook,
+    webhook:
+      job.webhook === null ? null : { ...job.webhook, deliveredAt: job.webhook.deliveredAt?.toISOString() ?? null },
     metadata: job.metadata,
     idempotencyKey: job.idempotencyKey,
     source: job.source,

@@ -1,16 +1,21 @@
 import { Readable } from 'node:stream';
 import {
   type ArtifactStore,
+  type JobEventNotifier,
   type JobRepository,
   type JobSpec,
   jobSpecSchema,
   type ModelRepository,
   validationError,
+  type WebhookSigner,
 } from '@ensemble/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { openAiErrorBodySchema } from '../../errors/openai-error-body.ts';
+import { streamJobEvents } from './job-event-stream.ts';
 import type { JobInputLimits } from './job-inputs.ts';
 import {
+  eventsHeadersSchema,
+  eventsQuerySchema,
   jobJson,
   jobListSchema,
   jobParamsSchema,
@@ -18,6 +23,7 @@ import {
   listJobsQuerySchema,
   resultsQuerySchema,
   submitHeadersSchema,
+  webhookSecretSchema,
 } from './job-schemas.ts';
 import { resultLines } from './results-lines.ts';
 import { submitJob } from './submit-job.ts';
@@ -28,6 +34,10 @@ export interface JobsModuleOptions {
   /** Where `inputFile` uploads are read from (`/api/artifacts`). */
   artifacts: ArtifactStore;
   limits: JobInputLimits;
+  /** Wakes `GET /api/jobs/{id}/events` streams when their job's events are stored. */
+  notifier: JobEventNotifier;
+  /** Signs completion webhooks; its per-project secret is shown by `GET /api/jobs/webhook-secret`. */
+  signer: WebhookSigner;
 }
 
 const errors = {
@@ -47,6 +57,10 @@ const tags = ['jobs'];
 export function jobsModule(options: JobsModuleOptions): FastifyPluginAsyncZod {
   const { jobs } = options;
   return async (app) => {
+    app.addHook('onClose', async () => {
+      await options.notifier.close?.();
+    });
+
     app.post(
       '/api/jobs',
       {
@@ -149,6 +163,72 @@ export function jobsModule(options: JobsModuleOptions): FastifyPluginAsyncZod {
             .send(lines as never)
         );
       },
+    );
+
+    app.get(
+      '/api/jobs/:id/events',
+      {
+        // Open as long as the job runs; it bounds itself (it ends with the job, or when the client leaves).
+        config: { ownDeadline: true, scaleInProtection: true },
+        schema: {
+          tags,
+          summary: 'Follow a job: its events as Server-Sent Events, resumable with Last-Event-ID',
+          description:
+            'Every state change and progress step of the job (`queued`, `started`, `progressed`, `completed`, ' +
+            '`cancelled`, `retried`), numbered per job (`id:`), each with the counts and usage at that point. ' +
+            'Starts after `Last-Event-ID` (or `?after=`), else from the first event; ends once the job has ended.',
+          params: jobParamsSchema,
+          headers: eventsHeadersSchema,
+          querystring: eventsQuerySchema,
+          response: errors,
+        },
+      },
+      async (request, reply) => {
+        const { projectId } = request.principal;
+        const { id } = request.params;
+        const header = request.headers['last-event-id'];
+        const afterSeq = header === undefined ? (request.query.after ?? 0) : Number(header);
+        // Before the first byte, so an unknown job is an ordinary 404.
+        const job = await jobs.get(projectId, id);
+        reply.hijack();
+        reply.raw.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache, no-transform',
+          connection: 'keep-alive',
+          // Proxies such as nginx buffer responses unless told not to.
+          'x-accel-buffering': 'no',
+          'x-request-id': request.id,
+        });
+        await streamJobEvents(reply.raw, {
+          jobs,
+          notifier: options.notifier,
+          projectId,
+          jobId: id,
+          afterSeq,
+          status: job.status,
+          log: request.log,
+        });
+      },
+    );
+
+    app.get(
+      '/api/jobs/webhook-secret',
+      {
+        schema: {
+          tags,
+          summary: "The project's webhook signing secret",
+          description:
+            'Every job webhook carries `Ensemble-Signature: t=<unix seconds>,v1=<hex>`: the HMAC-SHA256 of ' +
+            '`<t>.<raw body>` with this secret. Check it, and that `t` is recent, before trusting a delivery.',
+          response: { 200: webhookSecretSchema, ...errors },
+        },
+      },
+      async (request, reply) =>
+        reply.header('cache-control', 'no-store').send({
+          secret: options.signer.secretFor(request.principal.projectId),
+          algorithm: 'HMAC-SHA256' as const,
+          header: 'Ensemble-Signature' as const,
+        }),
     );
 
     app.post(
