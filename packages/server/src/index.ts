@@ -10,6 +10,7 @@ export type { ValidationIssue } from './errors/validation-issues.ts';
 export { listen } from './listen.ts';
 export { type CreateLoggerOptions, createLogger, redactedPaths, redactUrl } from './logger.ts';
 export { type ArtifactsModuleOptions, artifactsModule } from './modules/artifacts/artifacts-module.ts';
+export { type BatchApiModuleOptions, batchApiModule } from './modules/batch-api/batch-api-module.ts';
 export { credentialsModule } from './modules/credentials/credentials-module.ts';
 export { GatewayJobModelCaller } from './modules/jobs/gateway-job-model-caller.ts';
 export { type JobsModuleOptions, jobsModule } from './modules/jobs/jobs-module.ts';

@@ -1,4 +1,5 @@
 import {
+  PostgresBatchFileRepository,
   PostgresJobEventNotifier,
   PostgresJobRepository,
   PostgresProjectRepository,
@@ -15,6 +16,7 @@ import {
 } from '@ensemble/core';
 import {
   artifactsModule,
+  batchApiModule,
   credentialsModule,
   type EnsembleModule,
   jobsModule,
@@ -63,6 +65,15 @@ export function serverModules(
       limits: { maxItems: uploads.config.jobs.maxItems, maxItemBytes: uploads.config.jobs.maxItemBytes },
       notifier: new PostgresJobEventNotifier(platform.database),
       signer: new HmacWebhookSigner(registry.masterKey),
+    }),
+    // OpenAI's Files and Batch APIs on top of the jobs (their /v1 errors use the gateway's formatter).
+    batchApiModule({
+      jobs: new PostgresJobRepository(platform.database.db, defaultJobTopics),
+      files: new PostgresBatchFileRepository(platform.database.db),
+      models: registry.models,
+      artifacts: uploads.artifacts,
+      limits: { maxItems: uploads.config.jobs.maxItems, maxItemBytes: uploads.config.jobs.maxItemBytes },
+      uploadLimitBytes: uploads.config.server.uploadLimitBytes,
     }),
   ];
 }

@@ -7,6 +7,7 @@ import { EmbeddedEventBus } from '@ensemble/adapters/embedded';
 import { KafkaEventBus } from '@ensemble/adapters/kafka';
 import {
   OutboxRelay,
+  PostgresBatchFileRepository,
   PostgresJobEventNotifier,
   PostgresJobRepository,
   PostgresJobWebhookStore,
@@ -25,6 +26,7 @@ import {
 import { hostedProviders } from '@ensemble/providers/hosted';
 import {
   artifactsModule,
+  batchApiModule,
   buildApp,
   createLogger,
   type EnsembleApp,
@@ -170,6 +172,14 @@ export async function startJobsHarness(options: JobsHarnessOptions): Promise<Job
         limits: { maxItems: 20_000, maxItemBytes: 64 * 1024 },
         notifier: new PostgresJobEventNotifier(database),
         signer,
+      }),
+      batchApiModule({
+        jobs: new PostgresJobRepository(database.db, topics),
+        files: new PostgresBatchFileRepository(database.db),
+        models: registry.models,
+        artifacts,
+        limits: { maxItems: 20_000, maxItemBytes: 64 * 1024 },
+        uploadLimitBytes: 100 * 1024 * 1024,
       }),
     ],
   });

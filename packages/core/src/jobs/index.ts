@@ -1,3 +1,4 @@
+export * from './batch-file.ts';
 export * from './job.ts';
 export * from './job-events.ts';
 export * from './job-id.ts';

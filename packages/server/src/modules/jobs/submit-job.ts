@@ -2,6 +2,7 @@ import {
   type ArtifactStore,
   assertModelAllowed,
   EnsembleError,
+  type JobItemInput,
   type JobModelKind,
   type JobRepository,
   type JobSource,
@@ -27,6 +28,8 @@ export interface JobSubmission {
   principal: Principal;
   source?: JobSource;
   sourceDetails?: Record<string, unknown> | null;
+  /** Items read another way than `inputs`/`inputFile` (OpenAI's batch file format), checked against the model's kind. */
+  items?: (kind: JobModelKind) => AsyncIterable<readonly JobItemInput[]>;
 }
 
 /**
@@ -39,7 +42,9 @@ export async function submitJob(dependencies: SubmitJobDependencies, submission:
   assertModelAllowed(principal, spec.model, 'body.model');
   const descriptor = await resolveModel(dependencies.models, principal.projectId, spec.model);
   const kind = jobModelKind(spec, descriptor);
-  const items = await jobInputs(spec, kind, dependencies.limits, dependencies.artifacts);
+  const items = submission.items
+    ? submission.items(kind)
+    : await jobInputs(spec, kind, dependencies.limits, dependencies.artifacts);
   const { idempotencyKey, ...request } = spec;
   return dependencies.jobs.submit(
     {
