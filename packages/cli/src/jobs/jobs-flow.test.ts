@@ -66,6 +66,18 @@ describe('jobs on the embedded bus', { timeout: 180_000 }, () => {
       [7],
     );
 
+    // Every model call left one usage event for the ledger: 40 items, one of them called twice.
+    const calls = harness.usage.filter((event) => event.requestId.startsWith(`${submitted.id}:`));
+    assert.equal(calls.length, 41);
+    const refused = calls.find((event) => event.requestId === `${submitted.id}:7`);
+    assert.equal(refused?.status, 400);
+    assert.equal(refused?.errorCode, 'upstream_bad_request');
+    assert.equal(calls.filter((event) => event.requestId === `${submitted.id}:11`).length, 2);
+    const answered = calls.find((event) => event.requestId === `${submitted.id}:0`);
+    assert.equal(answered?.target, 'fake-chat@1');
+    assert.equal(answered?.endpoint, 'chat');
+    assert.equal(answered?.inputTokens, 10);
+
     // The failed item is on the dead-letter topic, with its error.
     const letter = await waitFor('the dead letter', () =>
       seen.find((message) => message.topic === harness.topics.dlq && message.value.type === 'jobs/item.failed'),

@@ -7,6 +7,7 @@ import {
 import { HmacWebhookSigner } from '@ensemble/adapters/webhooks';
 import { defaultJobTopics, type EnsembleConfig, type Logger, type ModelRuntimeManager } from '@ensemble/core';
 import {
+  BufferedUsageRecorder,
   consumerLagCollector,
   GatewayJobModelCaller,
   type MetricsCollector,
@@ -42,8 +43,10 @@ function workerConsumers(
   runtimes: ModelRuntimeManager,
   masterKey: Buffer,
 ): { consumers: ConsumerDefinition[]; services: BackgroundService[] } {
-  // Jobs: the planner and the task runners, calling models the way /v1 does.
-  const caller = new GatewayJobModelCaller(runtimes);
+  // Jobs: the planner and the task runners, calling models the way /v1 does (and, like /v1, leaving a
+  // usage event per call for the ledger; flushed when the worker stops, after its consumers).
+  const usage = config.usage.ledger ? new BufferedUsageRecorder({ bus: platform.bus, logger }) : undefined;
+  const caller = new GatewayJobModelCaller(runtimes, usage);
   const jobs = jobConsumers({
     store: new PostgresJobWorkStore(platform.database.db, defaultJobTopics),
     caller,
@@ -57,6 +60,7 @@ function workerConsumers(
     consumers: [...ledgerConsumers(platform, logger), ...jobs],
     services: [
       { name: 'jobs-model-caller', start: () => {}, stop: () => caller.close() },
+      { name: 'jobs-usage', start: () => {}, stop: async () => usage?.close(5_000) },
       new WebhookSender({
         store: new PostgresJobWebhookStore(platform.database.db),
         signer: new HmacWebhookSigner(masterKey),

@@ -22,6 +22,7 @@ import {
   ModelRuntimeManager,
   registerModelSchema,
   silentLogger,
+  type UsageEvent,
 } from '@ensemble/core';
 import { hostedProviders } from '@ensemble/providers/hosted';
 import {
@@ -82,6 +83,8 @@ export interface JobsHarness {
   admin: { authorization: string };
   artifacts: LocalArtifactStore;
   signer: HmacWebhookSigner;
+  /** The usage events the workers' model calls left (one per call), as the ledger would get them. */
+  usage: UsageEvent[];
   request(
     method: 'GET' | 'POST',
     url: string,
@@ -186,9 +189,11 @@ export async function startJobsHarness(options: JobsHarnessOptions): Promise<Job
 
   let listening: Promise<string> | undefined;
   const callers: GatewayJobModelCaller[] = [];
+  const usage: UsageEvent[] = [];
+  const usageRecorder = { record: (event: UsageEvent) => usage.push(event), flush: async () => {} };
   const workers: RunningWorker[] = [];
   const startJobWorker = async () => {
-    const caller = new GatewayJobModelCaller(runtimes);
+    const caller = new GatewayJobModelCaller(runtimes, usageRecorder);
     callers.push(caller);
     const relay = new OutboxRelay({ database, bus, logger: silentLogger, pollIntervalMs: 200 });
     const worker = await startWorker({
@@ -251,6 +256,7 @@ export async function startJobsHarness(options: JobsHarnessOptions): Promise<Job
     admin: registry.keys.admin,
     artifacts,
     signer,
+    usage,
     request,
     async submit(body, headers) {
       const response = await request('POST', '/api/jobs', body, headers);

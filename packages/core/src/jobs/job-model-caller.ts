@@ -8,6 +8,8 @@ export interface JobModelCall {
   body: Record<string, unknown>;
   /** Aborted when the item's timeout passes or the worker gives the task back. */
   signal: AbortSignal;
+  /** For the usage ledger: the item (`<jobId>:<index>`, its request id there) and the API key that submitted the job. */
+  usage?: { requestId: string; keyId: string | null };
 }
 
 export interface JobModelAnswer {
@@ -24,6 +26,7 @@ export interface JobModelAnswer {
  * (the pass-through for OpenAI-wire upstreams, LangChain for the rest) over the model runtimes; a
  * failure is an `EnsembleError` whose `retryable` says whether another attempt may help. This is
  * also the seam for routes: a job naming a route will be run by an implementation that routes.
+ * Each call (every attempt) may leave one usage event, as a `/v1` call does.
  */
 export interface JobModelCaller {
   call(call: JobModelCall): Promise<JobModelAnswer>;

@@ -53,7 +53,12 @@ async function runGroup(
   const startedAt = new Date();
   const tried = await attemptOnce(
     context,
-    { job, operation: 'embeddings', body: { input: group.map(([, item]) => item.body.input) } },
+    {
+      job,
+      index: group[0]?.[0] as number,
+      operation: 'embeddings',
+      body: { input: group.map(([, item]) => item.body.input) },
+    },
     signal,
   );
   if (tried.kind === 'handed-back') return group.map(() => ({ kind: 'handed-back' }));

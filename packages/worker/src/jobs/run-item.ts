@@ -94,7 +94,7 @@ type Attempt =
 /** One call in a slot, bounded by the item's timeout. */
 export async function attemptOnce(
   context: ItemRunContext,
-  call: Pick<ItemCall, 'job' | 'operation' | 'body'>,
+  call: Pick<ItemCall, 'job' | 'operation' | 'body'> & { index?: number },
   signal: AbortSignal,
 ): Promise<Attempt> {
   const { job } = call;
@@ -107,6 +107,7 @@ export async function attemptOnce(
       operation: call.operation,
       body: call.body,
       signal: AbortSignal.any([signal, timeout]),
+      usage: { requestId: `${job.id}:${call.index ?? 'batch'}`, keyId: job.createdBy },
     });
     return { kind: 'answer', answer };
   } catch (error) {
