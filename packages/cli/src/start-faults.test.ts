@@ -33,6 +33,8 @@ describe('a running Ensemble losing its dependencies', { timeout: 420_000 }, () 
     });
     try {
       assert.equal((await readiness(ensemble.url)).status, 200);
+      // Running means the in-process worker too (it starts after the server listens).
+      await waitFor('the in-process worker to run', () => /"msg":"worker running"/.test(ensemble.output()));
       await postgres.stop();
 
       const down = await waitFor('readyz to say 503', async () => {
@@ -79,6 +81,7 @@ describe('a running Ensemble losing its dependencies', { timeout: 420_000 }, () 
     });
     try {
       assert.equal((await readiness(ensemble.url)).status, 200);
+      await waitFor('the in-process worker to run', () => /"msg":"worker running"/.test(ensemble.output()));
       await broker.stop();
       const down = await waitFor('readyz to say 503', async () => {
         const result = await readiness(ensemble.url);
