@@ -4,7 +4,7 @@
  * Says how much a batch saves per text at all, which bounds what dynamic batching can gain.
  *
  *   node bench/models/kernel.ts [--threads 1,2] [--batches 1,8,16,32,64] [--texts short|mixed]
- *                               [--bucketing on|off|both] [--trials 7] [--per-trial 256]
+ *                               [--bucketing on|off|both] [--spinning off|on|both] [--trials 7] [--per-trial 256]
  *
  * Trials of all configurations are interleaved, so a neighbour's burst hits them alike; the table has
  * the fastest trial (least disturbed) and the median, as wall and CPU milliseconds per text. CPU time
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     batches: { type: 'string', default: '1,8,16,32,64' },
     texts: { type: 'string', default: 'short' },
     bucketing: { type: 'string', default: 'on' },
+    spinning: { type: 'string', default: 'off' },
     trials: { type: 'string', default: '7' },
     'per-trial': { type: 'string', default: '256' },
   },
@@ -31,6 +32,7 @@ const { values } = parseArgs({
 const list = (value: string) => value.split(',').map(Number);
 const text = values.texts === 'mixed' ? mixedText : sentence;
 const bucketings = values.bucketing === 'both' ? [true, false] : [values.bucketing !== 'off'];
+const spinnings = values.spinning === 'both' ? [false, true] : [values.spinning === 'on'];
 
 const root =
   process.env.ENSEMBLE_TEST_ARTIFACTS ?? fileURLToPath(new URL('../../.cache/models/artifacts', import.meta.url));
@@ -49,13 +51,15 @@ interface Config {
 }
 const configs: Config[] = [];
 for (const threads of list(values.threads)) {
-  for (const bucketing of bucketings) {
+  for (const [bucketing, spinning] of bucketings.flatMap((b) => spinnings.map((s) => [b, s] as const))) {
+    if (spinning && threads === 1) continue; // one thread has no pool to spin
     const backend = await loadBackend({
       modelPath: await pathOf('weights'),
       tokenizerPath: await pathOf('tokenizer'),
       maxTokens: 256,
       pooling: 'mean',
       threads,
+      spinning,
       ...(bucketing ? {} : { bucketing: false }),
     });
     const embed = backend.handlers.embed;
@@ -63,7 +67,7 @@ for (const threads of list(values.threads)) {
     const context = { signal: new AbortController().signal, emit: () => {} };
     for (const batch of list(values.batches)) {
       configs.push({
-        label: `${threads} thread${threads > 1 ? 's' : ''}, ${bucketing ? 'bucketed' : 'padded to longest'}`,
+        label: `${threads} thread${threads > 1 ? `s${spinning ? ', spinning' : ''}` : ''}, ${bucketing ? 'bucketed' : 'padded to longest'}`,
         batch,
         embed: (texts) => embed(texts, context),
         wall: [],

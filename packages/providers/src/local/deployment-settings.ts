@@ -19,11 +19,16 @@ export interface DeploymentSettings {
 
 export function deploymentSettings(kind: ModelKind, options: Record<string, unknown>): DeploymentSettings {
   const cores = availableParallelism();
+  // Embeddings: one single-threaded replica per core (up to 2). The small int8 encoder gains little
+  // from a second thread inside one call (short texts) and nothing from spinning threads, while
+  // replicas on their own cores scale (bench/models, docs/benchmarks.md). The LLM's larger matrices
+  // use two threads well; one sequence per replica.
+  const embedding = kind === 'embedding';
   const defaults: DeploymentSettings = {
-    replicas: 1,
+    replicas: embedding ? Math.min(2, cores) : 1,
     concurrency: 1,
     maxQueue: kind === 'chat' ? 16 : 256,
-    threads: Math.min(2, cores),
+    threads: embedding ? 1 : Math.min(2, cores),
     batchWindowMs: 3,
     maxBatchSize: 32,
     contextSize: 2048,

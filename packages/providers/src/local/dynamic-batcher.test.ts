@@ -40,4 +40,33 @@ describe('DynamicBatcher', () => {
       [3, 4],
     ]);
   });
+
+  it('shares callers arriving together out over the free replicas instead of one batch on one', async () => {
+    const calls: number[][] = [];
+    const releases: Array<() => void> = [];
+    const batcher = new DynamicBatcher<number, number>({
+      windowMs: 1_000,
+      maxBatchSize: 64,
+      maxInFlight: 2,
+      run: async (items) => {
+        calls.push(items);
+        await new Promise<void>((resolve) => releases.push(resolve));
+        return items;
+      },
+    });
+    const all = Promise.all(Array.from({ length: 64 }, (_, index) => batcher.submit([index])));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(
+      calls.map((call) => call.length),
+      [32, 32],
+    );
+    // While both run, newcomers gather; when one replica frees, they go to it as one batch.
+    const later = Promise.all([batcher.submit([100]), batcher.submit([101])]);
+    releases[0]?.();
+    for (let tick = 0; tick < 3; tick++) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(calls[2], [100, 101]);
+    for (const release of releases.slice(1)) release();
+    assert.deepEqual(await later, [[100], [101]]);
+    assert.equal((await all).length, 64);
+  });
 });

@@ -59,20 +59,25 @@ export class DynamicBatcher<I, O> {
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    while (this.waiting.length > 0) {
-      // Whole requests only, up to the batch size (a request larger than it goes alone).
+    // What waits is shared out over the free slots (replicas), so that callers arriving together do
+    // not all ride one batch on one replica while another idles; full batches beyond that go too.
+    const slots = Math.max(1, (this.options.maxInFlight ?? 1) - this.inFlight);
+    const size = Math.min(this.options.maxBatchSize, Math.ceil(this.waitingItems / slots));
+    let sent = 0;
+    while (this.waiting.length > 0 && (sent < slots || this.waitingItems >= this.options.maxBatchSize)) {
+      // Whole requests only, up to the size (a request larger than it goes alone).
       const batch: Waiting<I, O>[] = [];
-      let size = 0;
+      let items = 0;
       while (this.waiting.length > 0) {
         const next = this.waiting[0] as Waiting<I, O>;
-        if (batch.length > 0 && size + next.items.length > this.options.maxBatchSize) break;
+        if (batch.length > 0 && items + next.items.length > size) break;
         batch.push(next);
-        size += next.items.length;
+        items += next.items.length;
         this.waiting.shift();
       }
-      this.waitingItems -= size;
+      this.waitingItems -= items;
+      sent += 1;
       void this.runBatch(batch);
-      if (this.waitingItems < this.options.maxBatchSize) break;
     }
     if (this.waiting.length > 0) this.timer = setTimeout(() => this.flush(), this.options.windowMs);
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '@ensemble/core';
 import { builtInArtifacts, builtInSpec } from './built-in-artifacts.testing.ts';
+import { LocalEmbeddings } from './local-embeddings.ts';
 import { createLocalProvider, type LocalModelRuntime } from './local-provider.ts';
 
 const cosine = (a: number[], b: number[]) => a.reduce((sum, value, index) => sum + value * (b[index] as number), 0);
@@ -50,8 +51,14 @@ describe('local embeddings (all-MiniLM-L6-v2 in a replica pool)', () => {
   it('batches concurrent callers into fewer model calls and answers each with its own vector', async () => {
     const embeddings = runtime.embeddings;
     assert.ok(embeddings);
+    assert.ok(embeddings instanceof LocalEmbeddings);
     const texts = Array.from({ length: 40 }, (_, index) => `sentence number ${index}`);
+    const start = embeddings.callStats();
     const vectors = await Promise.all(texts.map((text) => embeddings.embedQuery(text)));
+    const end = embeddings.callStats();
+    assert.equal(end.texts - start.texts, 40);
+    // The first goes alone while the replica is idle; the rest wait for it and share calls.
+    assert.ok(end.calls - start.calls <= 3, `${end.calls - start.calls} model calls for 40 texts`);
     const again = await embeddings.embedQuery('sentence number 7');
     // Each caller got its own vector back: the one nearest to a fresh embedding of text 7 is number 7.
     const nearest = vectors

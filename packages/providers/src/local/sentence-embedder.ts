@@ -16,13 +16,20 @@ export interface SentenceEmbedderOptions {
   pooling: Pooling;
   /** ONNX Runtime threads per replica; replicas × threads should not exceed the cores. */
   threads: number;
+  /**
+   * Whether ONNX Runtime's extra threads busy-wait for work between operators (its default). Off by
+   * default here: on cores shared with the server and other replicas, spinning threads burn the CPU the
+   * others need (bench/models/kernel.ts --spinning both).
+   */
+  spinning?: boolean;
   /** How a batch is split into model calls by length; `false` pads the whole batch to its longest. */
   bucketing?: LengthBucketOptions | false;
 }
 
 /**
- * A model call costs about as much as 16 more padded tokens, and past ~2,048 tokens per call the
- * activations outgrow the CPU caches (bench/models/kernel.ts; docs/benchmarks.md).
+ * A model call costs about as much as 10–16 more padded tokens (≈ 0.7 ms per call against ≈ 0.07 ms
+ * per token for MiniLM on one thread, bench/models/kernel.ts); 2,048 tokens per call bounds one call's
+ * activations (≈ 12 MB in the feed-forward layer of a 384-wide model).
  */
 export const defaultBucketing: LengthBucketOptions = { runOverheadTokens: 16, maxTokensPerRun: 2048 };
 
@@ -39,6 +46,7 @@ export async function loadBackend(raw: unknown): Promise<ReplicaBackend> {
     intraOpNumThreads: options.threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning: options.spinning === true ? '1' : '0' } } },
   });
 
   const bucketing = options.bucketing ?? defaultBucketing;

@@ -1,6 +1,6 @@
 // Every test here replays recorded OpenAI wire formats (../openai/__fixtures__ and __fixtures__) as an
 // OpenAI-compatible server would send them, from a local HTTP server on 127.0.0.1.
-// TODO(gateway issue): also run against Ensemble's own OpenAI-compatible endpoint serving a local model.
+// End to end against Ensemble's own /v1 serving a local model: packages/cli/src/openai-gateway/openai-sdk-local.test.ts.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
