@@ -85,7 +85,9 @@ describe('model files in an S3 bucket', { timeout: 300_000 }, () => {
     assert.equal(embedded.status, 200, JSON.stringify(body));
     assert.equal(body.dimensions, 384);
     assert.ok(
-      s3.requests.some((request) => request.method === 'GET' && request.url.includes(`/artifacts/${file('weights')?.sha256}`)),
+      s3.requests.some(
+        (request) => request.method === 'GET' && request.url.includes(`/artifacts/${file('weights')?.sha256}`),
+      ),
       'the weights came from the bucket',
     );
     const verified = await api(`/api/artifacts/${file('weights')?.sha256}`);
