@@ -9,3 +9,4 @@ export * from './projects/index.ts';
 export * from './routes/index.ts';
 export * from './routing/index.ts';
 export * from './usage/index.ts';
+export * from './vectors/index.ts';
