@@ -1,0 +1,21 @@
+/** The HNSW graph's build and search settings (hnswlib's names). */
+export interface HnswSettings {
+  /** Links per node. */
+  m: number;
+  /** Candidate list size while inserting. */
+  efConstruction: number;
+  /** Candidate list size while searching (raised to topK when smaller). */
+  efSearch: number;
+  /**
+   * A filtered query whose matches are at most this many is answered by exact search over them (always
+   * the true topK); above it the graph is searched with the filter and topped up exactly if short.
+   */
+  exactSearchMaxMatches: number;
+}
+
+export const defaultHnswSettings: HnswSettings = {
+  m: 16,
+  efConstruction: 200,
+  efSearch: 64,
+  exactSearchMaxMatches: 20_000,
+};

@@ -1,0 +1,2 @@
+export * from './embedded-vector-store.ts';
+export * from './hnsw-settings.ts';
