@@ -228,7 +228,7 @@ describe('the usage ledger under load', { timeout: 600_000 }, () => {
     return { burstMs, ledgerMs, cacheHits: totals.cacheHits };
   };
 
-  it('over Kafka: exactly one ledger row per request, and /api/usage agrees', async (t) => {
+  it('over Kafka: exactly one ledger row per request, and /api/usage agrees', async () => {
     const database: TestDatabase = await createTestDatabase('ledger_kafka');
     const db = createDatabase({ url: database.url, poolSize: 2 });
     const ensemble = await spawnEnsemble(['start', '--config', config], {
@@ -252,7 +252,7 @@ describe('the usage ledger under load', { timeout: 600_000 }, () => {
     assert.doesNotMatch(ensemble.output(), /usage events (could not be published|dropped)/);
   });
 
-  it('over the embedded bus: exactly one row per request, /api/usage agrees, and calls made just before SIGTERM are not lost', async (t) => {
+  it('over the embedded bus: exactly one row per request, /api/usage agrees, and calls made just before SIGTERM are not lost', async () => {
     const database: TestDatabase = await createTestDatabase('ledger_embedded');
     const db = createDatabase({ url: database.url, poolSize: 2 });
     const env = { DATABASE_URL: database.url, ENSEMBLE_HOME: home };

@@ -20,6 +20,7 @@ import {
   type JobGroups,
   type JobTopics,
   ModelRuntimeManager,
+  topics as platformTopics,
   registerModelSchema,
   silentLogger,
   type UsageEvent,
@@ -158,7 +159,11 @@ export async function startJobsHarness(options: JobsHarnessOptions): Promise<Job
         })
       : new EmbeddedEventBus({ database, logger: silentLogger, pollIntervalMs: 200, rebalanceIntervalMs: 300 });
   const partitions = 3;
-  await bus.ensureTopics(Object.values(topics).map((name) => ({ name, partitions })));
+  // The relay carries the registry's outbox too (the models registered above), and a topic missing
+  // on a fresh broker would hold the whole outbox back.
+  await bus.ensureTopics(
+    [...Object.values(topics), platformTopics.modelsLifecycle].map((name) => ({ name, partitions })),
+  );
 
   const signer = new HmacWebhookSigner(randomBytes(32));
   const app = await buildApp({
