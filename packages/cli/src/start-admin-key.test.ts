@@ -55,7 +55,7 @@ describe('ensemble start: the bootstrap admin key', { timeout: 240_000 }, () => 
       });
       assert.equal(created.status, 201);
       const appKey = ((await created.json()) as { secret: string }).secret;
-      const listed = await fetch(`${first.url}/api/keys`, { headers: { authorization: `Bearer ${appKey}` } });
+      const listed = await fetch(`${first.url}/api/models`, { headers: { authorization: `Bearer ${appKey}` } });
       assert.equal(listed.status, 200, 'the new key works');
       assert.ok(!first.output().includes(appKey), 'a created key is never logged');
     } finally {

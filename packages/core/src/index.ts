@@ -9,5 +9,6 @@ export * from './ports/index.ts';
 export * from './projects/index.ts';
 export * from './routes/index.ts';
 export * from './routing/index.ts';
+export * from './security/index.ts';
 export * from './usage/index.ts';
 export * from './vectors/index.ts';

@@ -4,7 +4,7 @@ import type { Authentication } from '@ensemble/core';
 import { VerifiedKeyCache } from './verified-key-cache.ts';
 
 const answer = (keyId: string): Authentication => ({
-  principal: { keyId, projectId: 'default', admin: false, tags: [] },
+  principal: { keyId, projectId: 'default', admin: false, role: 'developer', tags: [] },
 });
 
 describe('VerifiedKeyCache', () => {

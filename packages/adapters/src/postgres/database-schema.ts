@@ -1,3 +1,4 @@
+import type { ProjectRole } from '@ensemble/core';
 import type { ColumnType, Generated } from 'kysely';
 
 /**
@@ -27,6 +28,13 @@ export interface DatabaseSchema {
   job_results: JobResultsTable;
   job_events: JobEventsTable;
   batch_files: BatchFilesTable;
+  artifact_owners: ArtifactOwnersTable;
+}
+
+export interface ArtifactOwnersTable {
+  project_id: string;
+  sha256: string;
+  created_at: CreatedAt;
 }
 
 /** `bigint` columns: pg returns them as strings (they may exceed 2^53); numbers are accepted on write. */
@@ -168,6 +176,8 @@ export interface ApiKeysTable {
   secret_sha256: Buffer;
   prefix: string;
   admin: ColumnType<boolean, boolean | undefined, boolean>;
+  role: ColumnType<ProjectRole, ProjectRole | undefined, ProjectRole>;
+  allowed_ips: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
   allowed_models: string[] | null;
   tags: ColumnType<string[], string[] | undefined, string[]>;
   bootstrap: ColumnType<boolean, boolean | undefined, boolean>;

@@ -10,6 +10,7 @@ export * from './migration-runner.ts';
 export * from './name-cursor.ts';
 export * from './outbox-relay.ts';
 export * from './postgres-api-key-store.ts';
+export * from './postgres-artifact-owners.ts';
 export * from './postgres-batch-file-repository.ts';
 export { npmPostgresBinDir, postgresMajorVersion, systemPostgresBinDir } from './postgres-binaries.ts';
 export * from './postgres-credential-repository.ts';

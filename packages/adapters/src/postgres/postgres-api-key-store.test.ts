@@ -49,16 +49,26 @@ describe('PostgresApiKeyStore', { timeout: 120_000 }, () => {
   it('authenticates a key into its principal, and refuses an unknown one', async () => {
     const { key, secret } = await store.create(
       'team-a',
-      newKey({ name: 'app', allowedModels: ['openai/gpt-4o-mini', 'cheap-route'], tags: ['tier:gold'] }),
+      newKey({
+        name: 'app',
+        allowedModels: ['openai/gpt-4o-mini', 'cheap-route'],
+        tags: ['tier:gold'],
+        role: 'viewer',
+        allowedIps: ['10.0.0.0/8', '192.168.1.7'],
+      }),
     );
+    assert.equal(key.role, 'viewer');
+    assert.deepEqual(key.allowedIps, ['10.0.0.0/8', '192.168.1.7/32']);
     const answer = await store.authenticate(secret);
     assert.ok('principal' in answer);
     assert.deepEqual(answer.principal, {
       keyId: key.id,
       projectId: 'team-a',
       admin: false,
+      role: 'viewer',
       tags: ['tier:gold'],
       allowedModels: ['openai/gpt-4o-mini', 'cheap-route'],
+      allowedIps: ['10.0.0.0/8', '192.168.1.7/32'],
     });
     assert.ok(Object.isFrozen(answer.principal));
     assert.deepEqual(await store.authenticate(`ens_${'x'.repeat(43)}`), { failure: 'unknown' });

@@ -10,6 +10,7 @@ import {
   notFound,
   type Page,
   type Principal,
+  roleOfNewKey,
   secretPrefixOf,
   silentLogger,
   validationError,
@@ -93,7 +94,17 @@ export class PostgresApiKeyStore implements ApiKeyStore {
     const generation = this.#cache.generation;
     const lookup = this.#db
       .selectFrom('api_keys')
-      .select(['id', 'project_id', 'admin', 'allowed_models', 'tags', 'expires_at', 'revoked_at'])
+      .select([
+        'id',
+        'project_id',
+        'admin',
+        'role',
+        'allowed_ips',
+        'allowed_models',
+        'tags',
+        'expires_at',
+        'revoked_at',
+      ])
       .where('secret_sha256', '=', Buffer.from(secretHash, 'hex'))
       .executeTakeFirst()
       .then((row) => {
@@ -109,7 +120,18 @@ export class PostgresApiKeyStore implements ApiKeyStore {
 
   #answerFor(
     row:
-      | Pick<ApiKeyRow, 'id' | 'project_id' | 'admin' | 'allowed_models' | 'tags' | 'expires_at' | 'revoked_at'>
+      | Pick<
+          ApiKeyRow,
+          | 'id'
+          | 'project_id'
+          | 'admin'
+          | 'role'
+          | 'allowed_ips'
+          | 'allowed_models'
+          | 'tags'
+          | 'expires_at'
+          | 'revoked_at'
+        >
       | undefined,
   ): Authentication {
     if (row === undefined) return authenticationFailed.unknown;
@@ -119,8 +141,10 @@ export class PostgresApiKeyStore implements ApiKeyStore {
       keyId: row.id,
       projectId: row.project_id,
       admin: row.admin,
+      role: row.role,
       tags: Object.freeze([...row.tags]),
       ...(row.allowed_models === null ? {} : { allowedModels: Object.freeze([...row.allowed_models]) }),
+      ...(row.allowed_ips === null ? {} : { allowedIps: Object.freeze([...row.allowed_ips]) }),
     });
     return Object.freeze({ principal });
   }
@@ -172,6 +196,8 @@ export class PostgresApiKeyStore implements ApiKeyStore {
           secret_sha256: Buffer.from(hashApiKeySecret(secret), 'hex'),
           prefix: secretPrefixOf(secret),
           admin: key.admin,
+          role: roleOfNewKey(key),
+          allowed_ips: key.allowedIps === undefined ? null : [...key.allowedIps],
           allowed_models: key.allowedModels === undefined ? null : [...key.allowedModels],
           tags: [...key.tags],
           expires_at: key.expiresAt ?? null,
@@ -257,6 +283,7 @@ export class PostgresApiKeyStore implements ApiKeyStore {
             secret_sha256: Buffer.from(hashApiKeySecret(secret), 'hex'),
             prefix: secretPrefixOf(secret),
             admin: true,
+            role: 'owner',
             bootstrap: true,
           })
           .returningAll()
@@ -320,6 +347,8 @@ function toApiKey(row: ApiKeyRow): ApiKey {
     projectId: row.project_id,
     prefix: row.prefix,
     admin: row.admin,
+    role: row.role,
+    allowedIps: row.allowed_ips,
     allowedModels: row.allowed_models,
     tags: row.tags,
     bootstrap: row.bootstrap,

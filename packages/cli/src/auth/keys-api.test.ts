@@ -63,7 +63,11 @@ describe('/api/keys across two instances', { timeout: 120_000 }, () => {
   it('a key revoked on one instance stops there at once and on the other within the cache TTL', async () => {
     const a = await instance();
     const b = await instance();
-    const created = await call(a.app, 'POST', '/api/keys', keys.admin, { name: 'shared', tags: ['tier:gold'] });
+    const created = await call(a.app, 'POST', '/api/keys', keys.admin, {
+      name: 'shared',
+      tags: ['tier:gold'],
+      role: 'admin',
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const key = { authorization: `Bearer ${created.body.secret}` };
     assert.equal((await call(a.app, 'GET', '/api/keys', key)).status, 200);

@@ -262,7 +262,7 @@ describe('/api/models against PostgreSQL', { timeout: 120_000 }, () => {
     assert.equal((await call('GET', '/api/models/team/private')).status, 404, 'not in the default project');
     assert.equal(
       (await call('GET', '/api/models', undefined, { ...member, 'x-ensemble-project': 'default' })).status,
-      403,
+      404,
     );
 
     const withProject = await call('POST', '/api/models', { ...gpt, name: 'team/other', projectId: 'default' }, member);

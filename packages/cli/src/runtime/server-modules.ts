@@ -1,4 +1,5 @@
 import {
+  PostgresArtifactOwners,
   PostgresBatchFileRepository,
   PostgresJobEventNotifier,
   PostgresJobRepository,
@@ -42,6 +43,7 @@ export function serverModules(
   usage: UsageRecorder,
   routes: Routes,
 ): EnsembleModule[] {
+  const artifactOwners = new PostgresArtifactOwners(platform.database.db);
   return [
     projectsModule(new PostgresProjectRepository(platform.database.db)),
     keysModule(keys),
@@ -57,11 +59,16 @@ export function serverModules(
       cache: { ttlMs: uploads.config.gateway.cacheTtlMs, maxBytes: uploads.config.gateway.cacheMaxBytes },
     }),
     usageModule(new PostgresUsageLedger(platform.database.db)),
-    artifactsModule({ artifacts: uploads.artifacts, uploadLimitBytes: uploads.config.server.uploadLimitBytes }),
+    artifactsModule({
+      artifacts: uploads.artifacts,
+      owners: artifactOwners,
+      uploadLimitBytes: uploads.config.server.uploadLimitBytes,
+    }),
     jobsModule({
       jobs: new PostgresJobRepository(platform.database.db, defaultJobTopics),
       models: registry.models,
       artifacts: uploads.artifacts,
+      owners: artifactOwners,
       limits: { maxItems: uploads.config.jobs.maxItems, maxItemBytes: uploads.config.jobs.maxItemBytes },
       notifier: new PostgresJobEventNotifier(platform.database),
       signer: new HmacWebhookSigner(registry.masterKey),

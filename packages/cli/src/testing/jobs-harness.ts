@@ -7,6 +7,7 @@ import { EmbeddedEventBus } from '@ensemble/adapters/embedded';
 import { KafkaEventBus } from '@ensemble/adapters/kafka';
 import {
   OutboxRelay,
+  PostgresArtifactOwners,
   PostgresBatchFileRepository,
   PostgresJobEventNotifier,
   PostgresJobRepository,
@@ -166,17 +167,19 @@ export async function startJobsHarness(options: JobsHarnessOptions): Promise<Job
   );
 
   const signer = new HmacWebhookSigner(randomBytes(32));
+  const owners = new PostgresArtifactOwners(database.db);
   const app = await buildApp({
     config: configSchema.parse({ log: { level: 'silent' } }),
     logger: createLogger({ level: 'silent' }),
     authenticator: registry.keys.store,
     checks: [],
     modules: [
-      artifactsModule({ artifacts, uploadLimitBytes: 100 * 1024 * 1024 }),
+      artifactsModule({ artifacts, owners, uploadLimitBytes: 100 * 1024 * 1024 }),
       jobsModule({
         jobs: new PostgresJobRepository(database.db, topics),
         models: registry.models,
         artifacts,
+        owners,
         limits: { maxItems: 20_000, maxItemBytes: 64 * 1024 },
         notifier: new PostgresJobEventNotifier(database),
         signer,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type ProjectRole, projectRoleSchema } from '../security/project-role.ts';
 
 /** Every key Ensemble generates starts with this, so people and secret scanners recognise one. */
 export const apiKeySecretPrefix = 'ens_';
@@ -13,8 +14,12 @@ export interface ApiKey {
   projectId: string;
   /** The secret's first characters (8 for generated `ens_` keys, 4 otherwise). */
   prefix: string;
-  /** Admin keys manage keys and act on every project. */
+  /** Platform admin keys manage every project (and are `owner` in each). */
   admin: boolean;
+  /** What the key may do within its project. */
+  role: ProjectRole;
+  /** Source address ranges (CIDR, e.g. `10.0.0.0/8`) the key may be used from; `null` means anywhere. */
+  allowedIps: readonly string[] | null;
   /** Model and route names the key may call; `null` means every one of its project. */
   allowedModels: readonly string[] | null;
   /** Free-form labels, usable by conditional routes as `key.tags`. */
@@ -40,10 +45,29 @@ const tag = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:/=-]{0,99}$/, "must be 1-100 letters, digits or '.', '_', ':', '/', '=', '-'");
 
+/** An address range: CIDR (`10.0.0.0/8`, `2001:db8::/32`) or one address (kept as `/32` or `/128`). */
+export const ipRangeSchema = z
+  .string()
+  .max(50)
+  .transform((value, context) => {
+    if (z.cidrv4().safeParse(value).success || z.cidrv6().safeParse(value).success) return value.toLowerCase();
+    if (z.ipv4().safeParse(value).success) return `${value}/32`;
+    if (z.ipv6().safeParse(value).success) return `${value.toLowerCase()}/128`;
+    context.addIssue({ code: 'custom', message: 'must be an IP address or a CIDR range such as 10.0.0.0/8' });
+    return z.NEVER;
+  });
+
 /** What a caller chooses about a new key; the project comes from who creates it. */
 export const newApiKeySchema = z.strictObject({
   name: z.string().trim().min(1, 'must not be empty').max(200),
   admin: z.boolean().default(false),
+  /** `developer` unless said; a platform admin key is always `owner`. */
+  role: projectRoleSchema.optional(),
+  allowedIps: z
+    .array(ipRangeSchema)
+    .min(1, 'list at least one range, or leave the field out to allow any address')
+    .max(100)
+    .optional(),
   allowedModels: z
     .array(modelOrRouteName)
     .min(1, 'list at least one model or route, or leave the field out to allow all')
@@ -96,4 +120,9 @@ export function displayPrefix(prefix: string): string {
 /** The part of a secret kept to recognise it: 8 characters of a generated key, 4 of a chosen one. */
 export function secretPrefixOf(secret: string): string {
   return secret.slice(0, secret.startsWith(apiKeySecretPrefix) ? 8 : 4);
+}
+
+/** A new key's role: what was asked, `developer` by default; a platform admin key is always `owner`. */
+export function roleOfNewKey(key: Pick<NewApiKey, 'admin' | 'role'>): ProjectRole {
+  return key.admin ? 'owner' : (key.role ?? 'developer');
 }

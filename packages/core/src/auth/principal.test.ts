@@ -7,6 +7,7 @@ const key = (extra: Partial<Principal> = {}): Principal => ({
   keyId: 'key_x',
   projectId: 'default',
   admin: false,
+  role: 'developer',
   tags: [],
   ...extra,
 });

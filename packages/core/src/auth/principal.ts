@@ -1,4 +1,5 @@
 import { EnsembleError } from '../errors/index.ts';
+import type { ProjectRole } from '../security/project-role.ts';
 
 /**
  * Who is calling: set on every request by the server's authentication from the API key. Every
@@ -8,8 +9,15 @@ export interface Principal {
   /** The API key's id (not the secret); `null` only on the open routes (`/healthz`, `/docs`, …), which read none of this. */
   keyId: string | null;
   projectId: string;
-  /** Admin keys manage keys and every project; other keys act within their project. */
+  /**
+   * Platform admin keys act on every project (an `x-ensemble-project` header picks one) and hold the
+   * `owner` role in each; other keys act within their project, with their role.
+   */
   admin: boolean;
+  /** What the key may do within its project (role-matrix.ts says which routes need which). */
+  role: ProjectRole;
+  /** Source address ranges (CIDR) the key may be used from; `undefined` means anywhere. */
+  allowedIps?: readonly string[];
   /** Model and route names this key may call; `undefined` means all of its project's. */
   allowedModels?: readonly string[];
   /** Free-form labels from the key, usable by conditional routes (`key.tags`). */

@@ -139,12 +139,41 @@ describe('authentication', () => {
     const own = await get('/api/whoami', { ...member, 'x-ensemble-project': 'default' });
     assert.equal(own.statusCode, 200);
     const other = await get('/api/whoami', { ...member, 'x-ensemble-project': 'team-a' });
-    assert.equal(other.statusCode, 403);
-    assert.equal(other.json().error.param, 'headers.x-ensemble-project');
+    assert.equal(other.statusCode, 404, 'another project does not exist for this key');
+    assert.match(other.json().error.message, /project 'team-a' does not exist/);
 
     const invalid = await get('/api/whoami', { ...admin, 'x-ensemble-project': 'Not A Project' });
     assert.equal(invalid.statusCode, 400);
     assert.equal(invalid.json().error.param, 'headers.x-ensemble-project');
+  });
+
+  it('applies the role matrix: viewers read, developers also write', async () => {
+    const viewer = await keys.add('default', { name: 'viewer', role: 'viewer' });
+    const asViewer = { authorization: `Bearer ${viewer.secret}` };
+    assert.equal((await get('/api/whoami', asViewer)).json().role, 'viewer');
+    const write = await app.inject({ method: 'POST', url: '/api/echo', headers: asViewer, payload: { a: 1 } });
+    assert.equal(write.statusCode, 403);
+    assert.equal(write.json().error.details.reason, 'role');
+    assert.match(
+      write.json().error.message,
+      /POST \/api\/echo needs the 'developer' role or above; this key is 'viewer'/,
+    );
+    const asMember = await app.inject({ method: 'POST', url: '/api/echo', headers: member, payload: { a: 1 } });
+    assert.equal(asMember.statusCode, 200);
+  });
+
+  it('refuses a key outside its allowed source ranges, before anything else', async () => {
+    const office = await keys.add('default', { name: 'office', allowedIps: ['10.1.0.0/16', '2001:db8::/32'] });
+    const headers = { authorization: `Bearer ${office.secret}` };
+    const from = (remoteAddress: string) => app.inject({ method: 'GET', url: '/api/whoami', headers, remoteAddress });
+    for (const inside of ['10.1.2.3', '::ffff:10.1.200.1', '2001:db8::1']) {
+      assert.equal((await from(inside)).statusCode, 200, inside);
+    }
+    for (const outside of ['10.2.0.1', '127.0.0.1', '::1', '2001:db9::1']) {
+      const refused = await from(outside);
+      assert.equal(refused.statusCode, 403, outside);
+      assert.equal(refused.json().error.details.reason, 'source_address');
+    }
   });
 
   it('takes a module’s own key header and error shape for its prefix', async () => {

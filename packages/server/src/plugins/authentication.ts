@@ -1,17 +1,22 @@
 import {
   type AuthenticationFailure,
   type Authenticator,
+  accessAllows,
   authenticationFailed,
   defaultProjectId,
   EnsembleError,
   isPlausibleApiKeySecret,
+  notFound,
   type Principal,
   projectIdSchema,
+  type RoleRule,
+  roleRuleFor,
 } from '@ensemble/core';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { type ApiKeyScheme, bearerScheme } from '../auth/api-key-scheme.ts';
 import { ApiKeySchemes } from '../auth/api-key-schemes.ts';
+import { sourceAllowed } from '../auth/source-address.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,8 +33,10 @@ declare module 'fastify' {
     apiKeySecuritySchemes(): Record<string, unknown>;
   }
   interface FastifyContextConfig {
-    /** Only admin keys may call this route (403 for others). */
+    /** Only platform admin keys may call this route (403 for others), whatever the role matrix says. */
     adminOnly?: boolean;
+    /** Set at registration from the role matrix (core security/role-matrix.ts): who may call the route. */
+    roleRule?: RoleRule;
   }
 }
 
@@ -46,6 +53,7 @@ const nobody: Principal = Object.freeze({
   keyId: null,
   projectId: defaultProjectId,
   admin: false,
+  role: 'viewer',
   allowedModels: Object.freeze([]),
   tags: Object.freeze([]),
 });
@@ -78,6 +86,13 @@ async function authenticationPlugin(app: FastifyInstance, options: Authenticatio
     if (scheme === undefined) return;
     documented[scheme.openApi.name] = scheme.openApi.definition;
     route.schema = { ...route.schema, security: [{ [scheme.openApi.name]: [] }] };
+    // Looked up once here, so the request path reads a field instead of building a key per call.
+    const method = Array.isArray(route.method) ? route.method[0] : route.method;
+    const rule = roleRuleFor(String(method), route.url);
+    route.config = {
+      ...route.config,
+      roleRule: route.config?.adminOnly === true ? { ...rule, access: 'platform' } : rule,
+    };
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -103,11 +118,14 @@ async function authenticationPlugin(app: FastifyInstance, options: Authenticatio
     if ('failure' in answer) throw unauthorized(reply, scheme, refusals[answer.failure], answer.failure);
 
     let principal = answer.principal;
+    if (principal.allowedIps !== undefined && !sourceAllowed(principal.allowedIps, request.ip)) {
+      throw new EnsembleError('forbidden', 'This API key may not be used from this address', {
+        details: { reason: 'source_address' },
+      });
+    }
     const project = request.headers[projectHeader];
     if (project !== undefined) principal = actingFor(principal, project);
-    if (route.config.adminOnly === true && !principal.admin) {
-      throw new EnsembleError('forbidden', `Only an admin key may call ${request.method} ${route.url}`);
-    }
+    authorize(principal, route.config.roleRule, request);
     request.principal = principal;
   });
 }
@@ -127,14 +145,22 @@ function actingFor(principal: Principal, header: string | string[]): Principal {
   }
   const projectId = parsed.data;
   if (projectId === principal.projectId) return principal;
-  if (!principal.admin) {
-    throw new EnsembleError(
-      'forbidden',
-      `This API key belongs to project '${principal.projectId}'; only an admin key may act on project '${projectId}'`,
-      { field },
-    );
-  }
+  // To a key of one project no other project exists: 404, whether or not that one does.
+  if (!principal.admin) throw notFound('project', projectId);
   return Object.freeze({ ...principal, projectId });
+}
+
+/**
+ * Applies the route's rule from the role matrix: a platform admin key passes everything, other keys
+ * need the rule's role — or, on a `self` rule, to be the key the URL names.
+ */
+function authorize(principal: Principal, rule: RoleRule | undefined, request: FastifyRequest): void {
+  if (rule === undefined || accessAllows(rule.access, principal.role, principal.admin)) return;
+  if (rule.self === true && (request.params as { id?: string } | undefined)?.id === principal.keyId) return;
+  const who = rule.access === 'platform' ? 'a platform admin key' : `the '${rule.access}' role or above`;
+  throw new EnsembleError('forbidden', `${request.method} ${rule.url} needs ${who}; this key is '${principal.role}'`, {
+    details: { reason: 'role', required: rule.access, role: principal.role },
+  });
 }
 
 export default fp(authenticationPlugin, { name: 'ensemble-authentication', fastify: '5.x' });

@@ -11,6 +11,7 @@ import {
   newApiKeySchema,
   notFound,
   type Page,
+  roleOfNewKey,
   secretPrefixOf,
   validationError,
 } from '@ensemble/core';
@@ -44,8 +45,10 @@ export class InMemoryApiKeys implements ApiKeyStore {
         keyId: key.id,
         projectId: key.projectId,
         admin: key.admin,
+        role: key.role,
         tags: key.tags,
         ...(key.allowedModels === null ? {} : { allowedModels: key.allowedModels }),
+        ...(key.allowedIps === null ? {} : { allowedIps: key.allowedIps }),
       },
     };
   }
@@ -62,6 +65,8 @@ export class InMemoryApiKeys implements ApiKeyStore {
       projectId,
       prefix: secretPrefixOf(secret),
       admin: input.admin,
+      role: roleOfNewKey(input),
+      allowedIps: input.allowedIps ?? null,
       allowedModels: input.allowedModels ?? null,
       tags: input.tags,
       bootstrap: false,

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { type ArtifactStore, EnsembleError } from '@ensemble/core';
+import { type ArtifactOwners, type ArtifactStore, EnsembleError } from '@ensemble/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { openAiErrorBodySchema } from '../../errors/openai-error-body.ts';
 import { artifactListSchema, artifactParamsSchema, artifactSchema, uploadHeadersSchema } from './artifact-schemas.ts';
@@ -8,6 +8,8 @@ const errors = { 400: openAiErrorBodySchema, 404: openAiErrorBodySchema, 503: op
 
 export interface ArtifactsModuleOptions {
   artifacts: ArtifactStore;
+  /** Which project uploaded what: a project sees only its own uploads (the store itself is shared). */
+  owners: ArtifactOwners;
   /** Largest file accepted (model weights run to gigabytes); larger uploads get 413. */
   uploadLimitBytes: number;
 }
@@ -17,7 +19,11 @@ export interface ArtifactsModuleOptions {
  * that names it by sha256. The body is never buffered: it flows into the content-addressed store,
  * hashed on the way.
  */
-export function artifactsModule({ artifacts, uploadLimitBytes }: ArtifactsModuleOptions): FastifyPluginAsyncZod {
+export function artifactsModule({
+  artifacts,
+  owners,
+  uploadLimitBytes,
+}: ArtifactsModuleOptions): FastifyPluginAsyncZod {
   return async (app) => {
     // Scoped to this plugin: only this module takes raw bytes.
     app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
@@ -62,6 +68,7 @@ export function artifactsModule({ artifacts, uploadLimitBytes }: ArtifactsModule
           await artifacts.delete(info.sha256);
           throw new EnsembleError('validation_failed', 'the upload is empty', { field: 'body' });
         }
+        await owners.record(request.principal.projectId, info.sha256);
         return reply.code(201).send(info);
       },
     );
@@ -75,7 +82,10 @@ export function artifactsModule({ artifacts, uploadLimitBytes }: ArtifactsModule
           response: { 200: artifactListSchema, ...errors },
         },
       },
-      async () => ({ data: await artifacts.list() }),
+      async (request) => {
+        const own = await owners.list(request.principal.projectId);
+        return { data: (await artifacts.list()).filter((artifact) => own.has(artifact.sha256)) };
+      },
     );
 
     app.get(
@@ -88,8 +98,13 @@ export function artifactsModule({ artifacts, uploadLimitBytes }: ArtifactsModule
           response: { 200: artifactSchema, ...errors },
         },
       },
-      async (request) =>
-        artifacts.verify(request.params.sha256).catch((error: unknown) => {
+      async (request) => {
+        const { sha256 } = request.params;
+        // Another project's upload does not exist for this one, exactly like content never uploaded.
+        if (!(await owners.owns(request.principal.projectId, sha256))) {
+          throw new EnsembleError('not_found', `artifact '${sha256}' does not exist`);
+        }
+        return artifacts.verify(sha256).catch((error: unknown) => {
           // The store's own message names its folder, which is nobody's business outside.
           if (error instanceof EnsembleError && error.code === 'not_found') {
             throw new EnsembleError('not_found', `artifact '${request.params.sha256}' does not exist`, {
@@ -97,7 +112,8 @@ export function artifactsModule({ artifacts, uploadLimitBytes }: ArtifactsModule
             });
           }
           throw error;
-        }),
+        });
+      },
     );
   };
 }

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import {
+  type ArtifactOwners,
   type ArtifactStore,
   type BatchFileRepository,
   batchInferenceJobSpecSchema,
@@ -201,21 +202,25 @@ export function batchApiModule(options: BatchApiModuleOptions): FastifyPluginAsy
           ...(Object.keys(metadata).length === 0 ? {} : { metadata }),
         });
         const expectedKind = endpointKinds[endpoint];
-        const submitted = await submitJob(options, {
-          spec,
-          principal: request.principal,
-          source: 'openai-batch',
-          sourceDetails: { endpoint, completionWindow, inputFileId },
-          items: (kind) => {
-            if (kind !== expectedKind) {
-              throw validationError(
-                'endpoint',
-                `model '${model}' is a ${kind} model; ${endpoint} needs ${expectedKind === 'chat' ? 'a chat' : 'an embedding'} model`,
-              );
-            }
-            return openAiBatchItems(artifacts, file.sha256, endpoint, model, kind, options.limits);
+        // The file's items come from `items` below (its row is the project's own, found by id above).
+        const submitted = await submitJob(
+          { ...options, owners: batchFileOwners },
+          {
+            spec,
+            principal: request.principal,
+            source: 'openai-batch',
+            sourceDetails: { endpoint, completionWindow, inputFileId },
+            items: (kind) => {
+              if (kind !== expectedKind) {
+                throw validationError(
+                  'endpoint',
+                  `model '${model}' is a ${kind} model; ${endpoint} needs ${expectedKind === 'chat' ? 'a chat' : 'an embedding'} model`,
+                );
+              }
+              return openAiBatchItems(artifacts, file.sha256, endpoint, model, kind, options.limits);
+            },
           },
-        });
+        );
         request.log.info({ batchId: batchIdOf(submitted.job.id), items: submitted.job.counts.total }, 'batch created');
         return batchObject(submitted.job);
       },
@@ -280,3 +285,10 @@ async function* resultFileLines(
     afterIndex = page.at(-1)?.index as number;
   }
 }
+
+/** A batch job reads its items from the project's own batch file, never an `inputFile` upload. */
+const batchFileOwners: ArtifactOwners = {
+  record: async () => {},
+  owns: async () => false,
+  list: async () => new Set(),
+};

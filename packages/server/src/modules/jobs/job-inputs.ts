@@ -29,6 +29,8 @@ export async function jobInputs(
   kind: JobModelKind,
   limits: JobInputLimits,
   artifacts: ArtifactStore,
+  /** Whether the caller's project uploaded this file: another project's upload does not exist for it. */
+  owned: (sha256: string) => Promise<boolean>,
 ): Promise<AsyncIterable<readonly JobItemInput[]>> {
   const toItem = (raw: unknown, field: string): JobItemInput =>
     spec.type === 'embed' ? embedLine(raw, field) : batchLine(raw, kind, spec.model, field);
@@ -43,7 +45,7 @@ export async function jobInputs(
     return chunked(items);
   }
   const sha256 = spec.inputFile as string;
-  if (!(await artifacts.has(sha256))) {
+  if (!(await owned(sha256)) || !(await artifacts.has(sha256))) {
     throw validationError('body.inputFile', 'no upload has this sha256; upload the JSONL file to /api/artifacts first');
   }
   return fileItems(artifacts, sha256, limits, toItem);

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import {
+  type ArtifactOwners,
   type ArtifactStore,
   type JobEventNotifier,
   type JobRepository,
@@ -33,6 +34,8 @@ export interface JobsModuleOptions {
   models: ModelRepository;
   /** Where `inputFile` uploads are read from (`/api/artifacts`). */
   artifacts: ArtifactStore;
+  /** Which project uploaded which file (`inputFile` must be the caller's project's). */
+  owners: ArtifactOwners;
   limits: JobInputLimits;
   /** Wakes `GET /api/jobs/{id}/events` streams when their job's events are stored. */
   notifier: JobEventNotifier;

@@ -1,4 +1,5 @@
 import {
+  type ArtifactOwners,
   type ArtifactStore,
   assertModelAllowed,
   EnsembleError,
@@ -20,6 +21,8 @@ export interface SubmitJobDependencies {
   jobs: JobRepository;
   models: ModelRepository;
   artifacts: ArtifactStore;
+  /** Which project uploaded which file: `inputFile` must be one of the caller's project's uploads. */
+  owners: ArtifactOwners;
   limits: JobInputLimits;
 }
 
@@ -44,7 +47,9 @@ export async function submitJob(dependencies: SubmitJobDependencies, submission:
   const kind = jobModelKind(spec, descriptor);
   const items = submission.items
     ? submission.items(kind)
-    : await jobInputs(spec, kind, dependencies.limits, dependencies.artifacts);
+    : await jobInputs(spec, kind, dependencies.limits, dependencies.artifacts, (sha256) =>
+        dependencies.owners.owns(principal.projectId, sha256),
+      );
   const { idempotencyKey, ...request } = spec;
   return dependencies.jobs.submit(
     {

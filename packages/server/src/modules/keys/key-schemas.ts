@@ -1,4 +1,4 @@
-import { type ApiKey, displayPrefix, newApiKeySchema } from '@ensemble/core';
+import { type ApiKey, displayPrefix, newApiKeySchema, projectRoles } from '@ensemble/core';
 import { z } from 'zod';
 
 /** A key as the API shows it: never the secret, only its first characters (`ens_ab12…`). */
@@ -8,7 +8,12 @@ export const apiKeySchema = z
     name: z.string(),
     projectId: z.string(),
     prefix: z.string().meta({ description: 'The first characters of the secret, e.g. `ens_ab12…`' }),
-    admin: z.boolean(),
+    admin: z.boolean().meta({ description: 'A platform admin key: acts on every project, as owner' }),
+    role: z.enum(projectRoles).meta({ description: 'viewer < developer < admin < owner, within the project' }),
+    allowedIps: z
+      .array(z.string())
+      .nullable()
+      .meta({ description: 'Source address ranges (CIDR) the key may be used from; null means anywhere' }),
     allowedModels: z
       .array(z.string())
       .nullable()
@@ -58,6 +63,8 @@ export function apiKeyJson(key: ApiKey) {
     projectId: key.projectId,
     prefix: displayPrefix(key.prefix),
     admin: key.admin,
+    role: key.role,
+    allowedIps: key.allowedIps === null ? null : [...key.allowedIps],
     allowedModels: key.allowedModels === null ? null : [...key.allowedModels],
     tags: [...key.tags],
     bootstrap: key.bootstrap,

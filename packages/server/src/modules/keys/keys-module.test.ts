@@ -39,8 +39,8 @@ describe('/api/keys', () => {
     assert.match(secret, /^ens_[A-Za-z0-9]{43}$/);
     assert.equal(key.prefix, `${secret.slice(0, 8)}…`);
     assert.deepEqual(
-      [key.projectId, key.admin, key.allowedModels, key.tags, key.expiresAt, key.revokedAt, key.bootstrap],
-      ['default', false, ['openai/gpt-4o-mini'], ['team:ml'], '2999-01-01T00:00:00.000Z', null, false],
+      [key.projectId, key.admin, key.role, key.allowedModels, key.tags, key.expiresAt, key.revokedAt, key.bootstrap],
+      ['default', false, 'developer', ['openai/gpt-4o-mini'], ['team:ml'], '2999-01-01T00:00:00.000Z', null, false],
     );
 
     const one = await call('GET', `/api/keys/${key.id}`, admin);
@@ -56,7 +56,7 @@ describe('/api/keys', () => {
     assert.deepEqual({ ...one.body, lastUsedAt: null }, { ...key, lastUsedAt: null });
     assert.ok(!logs.text.includes(secret), 'nor in the log');
 
-    const used = await call('GET', '/api/keys', bearer(secret));
+    const used = await call('GET', `/api/keys/${key.id}`, bearer(secret));
     assert.equal(used.status, 200, 'the new key works at once');
   });
 
@@ -81,7 +81,7 @@ describe('/api/keys', () => {
     assert.equal((await call('GET', '/api/keys/key_0000000000000000', admin)).status, 404);
   });
 
-  it('lets only admin keys create keys and revoke others; any key may revoke itself', async () => {
+  it('lets only admin-role keys create keys and revoke others; any key may revoke itself', async () => {
     const member = await keys.add('default', { name: 'member' });
     const other = await keys.add('default', { name: 'other' });
     const asMember = bearer(member.secret);
@@ -90,7 +90,8 @@ describe('/api/keys', () => {
     assert.equal(refused.status, 403);
     assert.equal(refused.body.error.type, 'permission_error');
     assert.equal((await call('DELETE', `/api/keys/${other.key.id}`, asMember)).status, 403);
-    assert.equal((await call('GET', `/api/keys/${other.key.id}`, asMember)).status, 200, 'a member may look');
+    assert.equal((await call('GET', `/api/keys/${other.key.id}`, asMember)).status, 403, 'only admins see others');
+    assert.equal((await call('GET', `/api/keys/${member.key.id}`, asMember)).status, 200, 'a key may see itself');
 
     const selfRevoked = await call('DELETE', `/api/keys/${member.key.id}`, asMember);
     assert.equal(selfRevoked.status, 200);
@@ -106,8 +107,34 @@ describe('/api/keys', () => {
     assert.equal((await call('GET', '/api/keys', bearer(other.secret))).status, 401);
   });
 
+  it('never grants more than the creator holds', async () => {
+    const projectAdmin = bearer((await keys.add('default', { name: 'project admin', role: 'admin' })).secret);
+    const made = await call('POST', '/api/keys', projectAdmin, { name: 'dev', role: 'developer' });
+    assert.equal(made.status, 201);
+    assert.equal(made.body.role, 'developer');
+    for (const [payload, param] of [
+      [{ name: 'o', role: 'owner' }, 'body.role'],
+      [{ name: 'p', admin: true }, 'body.admin'],
+    ] as const) {
+      const refused = await call('POST', '/api/keys', projectAdmin, payload);
+      assert.equal(refused.status, 403, JSON.stringify(payload));
+      assert.equal(refused.body.error.param, param);
+    }
+    const contradictory = await call('POST', '/api/keys', admin, { name: 'x', admin: true, role: 'viewer' });
+    assert.equal(contradictory.status, 400);
+    assert.equal(contradictory.body.error.param, 'body.role');
+    const badRange = await call('POST', '/api/keys', admin, { name: 'x', allowedIps: ['10.0.0.0/33'] });
+    assert.equal(badRange.status, 400);
+    assert.equal(badRange.body.error.param, 'body.allowedIps[0]');
+  });
+
   it('keeps keys within their project; an admin key picks another with x-ensemble-project', async () => {
-    const inTeam = await call('POST', '/api/keys', { ...admin, 'x-ensemble-project': 'team-a' }, { name: 'team' });
+    const inTeam = await call(
+      'POST',
+      '/api/keys',
+      { ...admin, 'x-ensemble-project': 'team-a' },
+      { name: 'team', role: 'admin' },
+    );
     assert.equal(inTeam.status, 201);
     assert.equal(inTeam.body.projectId, 'team-a');
     const teamKey = bearer(inTeam.body.secret);
@@ -122,7 +149,8 @@ describe('/api/keys', () => {
     assert.equal((await call('GET', `/api/keys/${inTeam.body.id}`, admin)).status, 404, 'not in the default project');
     const firstDefaultKey = defaultIds[0] as string;
     assert.equal((await call('GET', `/api/keys/${firstDefaultKey}`, teamKey)).status, 404);
-    assert.equal((await call('GET', '/api/keys', { ...teamKey, 'x-ensemble-project': 'default' })).status, 403);
+    // Another project does not exist for a project's key: 404, as for any id it cannot see.
+    assert.equal((await call('GET', '/api/keys', { ...teamKey, 'x-ensemble-project': 'default' })).status, 404);
 
     const nowhere = await call('POST', '/api/keys', { ...admin, 'x-ensemble-project': 'nowhere' }, { name: 'x' });
     assert.equal(nowhere.status, 404);

@@ -1,4 +1,4 @@
-import { type ApiKeyStore, EnsembleError } from '@ensemble/core';
+import { type ApiKeyStore, EnsembleError, type Principal, roleIncludes, roleOfNewKey } from '@ensemble/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { openAiErrorBodySchema } from '../../errors/openai-error-body.ts';
 import {
@@ -30,15 +30,15 @@ export function keysModule(keys: ApiKeyStore): FastifyPluginAsyncZod {
     app.post(
       '/api/keys',
       {
-        config: { adminOnly: true },
         schema: {
           tags,
-          summary: 'Create an API key (admin keys only); the secret is shown in this response only',
+          summary: "Create an API key (the 'admin' role or above); the secret is shown in this response only",
           body: newApiKeyBodySchema,
           response: { 201: createdApiKeySchema, ...errors },
         },
       },
       async (request, reply) => {
+        assertMayGrant(request.principal, request.body);
         const { key, secret } = await keys.create(request.principal.projectId, request.body);
         request.log.info({ keyId: key.id, projectId: key.projectId, admin: key.admin }, 'API key created');
         // A secret must not linger in a shared cache or a browser's history.
@@ -84,7 +84,7 @@ export function keysModule(keys: ApiKeyStore): FastifyPluginAsyncZod {
       {
         schema: {
           tags,
-          summary: 'Revoke an API key (admin keys, or a key revoking itself)',
+          summary: "Revoke an API key (the 'admin' role or above, or a key revoking itself)",
           description:
             'Takes effect at once on the instance that answers, and on the others within API_KEY_CACHE_TTL_MS (5 s by default). Revoking a revoked key changes nothing.',
           params: apiKeyParamsSchema,
@@ -94,13 +94,33 @@ export function keysModule(keys: ApiKeyStore): FastifyPluginAsyncZod {
       async (request) => {
         const { principal } = request;
         const { id } = request.params;
-        if (!principal.admin && principal.keyId !== id) {
-          throw new EnsembleError('forbidden', 'Only an admin key may revoke another key; a key may revoke itself');
-        }
         const key = await keys.revoke(principal.projectId, id);
         request.log.info({ keyId: key.id, projectId: key.projectId }, 'API key revoked');
         return apiKeyJson(key);
       },
     );
   };
+}
+
+/**
+ * No key grants more than it holds: a role above the creator's, a platform admin key from a project
+ * key, or a platform admin key with a role other than owner (it is owner everywhere) is refused.
+ */
+function assertMayGrant(creator: Principal, key: { admin: boolean; role?: string | undefined }): void {
+  if (key.admin && key.role !== undefined && key.role !== 'owner') {
+    throw new EnsembleError('validation_failed', "role: a platform admin key is always 'owner'", {
+      field: 'body.role',
+    });
+  }
+  if (key.admin && !creator.admin) {
+    throw new EnsembleError('forbidden', 'Only a platform admin key may create platform admin keys', {
+      field: 'body.admin',
+    });
+  }
+  const role = roleOfNewKey(key as Parameters<typeof roleOfNewKey>[0]);
+  if (!creator.admin && !roleIncludes(creator.role, role)) {
+    throw new EnsembleError('forbidden', `A '${creator.role}' key may not create a '${role}' key`, {
+      field: 'body.role',
+    });
+  }
 }

@@ -1,4 +1,4 @@
-import { assertAdmin, type Project, type ProjectRepository } from '@ensemble/core';
+import { notFound, type Project, type ProjectRepository } from '@ensemble/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { openAiErrorBodySchema } from '../../errors/openai-error-body.ts';
 import {
@@ -43,9 +43,8 @@ export function projectsModule(projects: ProjectRepository): FastifyPluginAsyncZ
       },
       async (request) => {
         const { principal } = request;
-        if (!principal.admin && request.params.id !== principal.projectId) {
-          assertAdmin(principal, `read project '${request.params.id}' (this key belongs to '${principal.projectId}')`);
-        }
+        // To a key of one project no other project exists (404, not 403: nothing learnt about it).
+        if (!principal.admin && request.params.id !== principal.projectId) throw notFound('project', request.params.id);
         return toJson(await projects.get(request.params.id));
       },
     );

@@ -146,7 +146,7 @@ describe('/api/usage', { timeout: 60_000 }, () => {
     assert.equal(named.body.projectId, 'default');
     assert.equal(named.body.totals.inputTokens, 1_000);
     const refused = await get('/api/usage', { ...teamKey, 'x-ensemble-project': 'default' });
-    assert.equal(refused.status, 403);
+    assert.equal(refused.status, 404, 'another project does not exist for a project key');
   });
 
   it('refuses a bad range, bucket or grouping with a 400 that names the field', async () => {

@@ -1,0 +1,117 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ProjectRole, projectRoles } from '@ensemble/core';
+import { createTestDatabase, type TestDatabase } from '@ensemble/testkit';
+import { type EnsembleProcess, spawnEnsemble } from './ensemble-process.ts';
+
+export interface HttpAnswer {
+  status: number;
+  text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON came back
+  body: any;
+  headers: Headers;
+}
+
+/** One operation of the OpenAPI document: its method and path template (`/api/keys/{id}`). */
+export interface Operation {
+  method: string;
+  path: string;
+  /** The Fastify template (`/api/keys/:id`), as the role matrix names routes. */
+  route: string;
+}
+
+export interface SecurityHarness {
+  ensemble: EnsembleProcess;
+  /** Bearer headers of a key of each role in `default` (project A) and `team-b` (project B). */
+  keys: Record<'a' | 'b', Record<ProjectRole, Record<string, string>>>;
+  keyIds: Record<'a' | 'b', Record<ProjectRole, string>>;
+  platform: Record<string, string>;
+  call(method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<HttpAnswer>;
+  /** Every operation the API documents that needs a key (`/v1`, `/api`, and any other protected prefix). */
+  operations(): Promise<Operation[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * A real `ensemble start` on a fresh database with two projects, `default` (A) and `team-b` (B), and a
+ * key of every role in each, for the attack suites (role matrix, tenant isolation).
+ */
+export async function openSecurityHarness(prefix: string, env: Record<string, string> = {}): Promise<SecurityHarness> {
+  const database: TestDatabase = await createTestDatabase(prefix);
+  const home = await mkdtemp(join(tmpdir(), `ensemble-${prefix}-`));
+  const ensemble = await spawnEnsemble(['start', '--no-worker'], {
+    DATABASE_URL: database.url,
+    ENSEMBLE_HOME: home,
+    ...env,
+  });
+  const call = async (method: string, path: string, headers: Record<string, string>, body?: unknown) => {
+    const response = await fetch(`${ensemble.url}${path}`, {
+      method,
+      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON came back
+    let parsed: any;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    return { status: response.status, text, body: parsed, headers: response.headers };
+  };
+  try {
+    const platform = ensemble.auth;
+    const project = await call('POST', '/api/projects', platform, { id: 'team-b', name: 'Team B' });
+    if (project.status !== 201) throw new Error(`could not create team-b: ${project.text}`);
+    const keys = { a: {}, b: {} } as SecurityHarness['keys'];
+    const keyIds = { a: {}, b: {} } as SecurityHarness['keyIds'];
+    for (const [side, projectId] of [
+      ['a', 'default'],
+      ['b', 'team-b'],
+    ] as const) {
+      for (const role of projectRoles) {
+        const created = await call(
+          'POST',
+          '/api/keys',
+          { ...platform, 'x-ensemble-project': projectId },
+          { name: `${side} ${role}`, role },
+        );
+        if (created.status !== 201) throw new Error(`could not create a ${role} key: ${created.text}`);
+        keys[side][role] = { authorization: `Bearer ${created.body.secret}` };
+        keyIds[side][role] = created.body.id;
+      }
+    }
+    return {
+      ensemble,
+      keys,
+      keyIds,
+      platform,
+      call,
+      async operations() {
+        const document = (await call('GET', '/openapi.json', {})).body as {
+          paths: Record<string, Record<string, { security?: unknown[] }>>;
+        };
+        const operations: Operation[] = [];
+        for (const [path, methods] of Object.entries(document.paths)) {
+          for (const [method, operation] of Object.entries(methods)) {
+            if (operation.security === undefined || operation.security.length === 0) continue;
+            operations.push({ method: method.toUpperCase(), path, route: path.replaceAll(/\{(\w+)\}/g, ':$1') });
+          }
+        }
+        return operations;
+      },
+      async close() {
+        await ensemble.stop();
+        await database.drop();
+        await rm(home, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await ensemble.stop();
+    await database.drop();
+    await rm(home, { recursive: true, force: true });
+    throw error;
+  }
+}
