@@ -5,6 +5,8 @@ import {
   type ErrorCode,
   type ModelDescriptor,
   newModelVersionSchema,
+  newRouteSchema,
+  newRouteVersionSchema,
   type RegisterModelInput,
   registerModelSchema,
 } from '@ensemble/core';
@@ -12,6 +14,7 @@ import { createTestDatabase, type TestDatabase } from '@ensemble/testkit';
 import { createDatabase, type Database } from './create-database.ts';
 import { runMigrations } from './migration-runner.ts';
 import { PostgresModelRepository } from './postgres-model-repository.ts';
+import { PostgresRouteRepository } from './postgres-route-repository.ts';
 
 const actor = { actor: 'test' };
 
@@ -260,6 +263,51 @@ describe('PostgresModelRepository', { timeout: 120_000 }, () => {
     );
     assert.equal(Number(leftovers.rows[0].n), 0);
     await models.register(spec('life/model'), actor);
+  });
+
+  it('shares one namespace with routes, and keeps the models that active routes call', async () => {
+    const routes = new PostgresRouteRepository(database.db);
+    await models.register(spec('guard/primary', { aliases: ['production'] }), actor);
+    await models.register(spec('guard/backup'), actor);
+    await routes.create(
+      'default',
+      newRouteSchema.parse({
+        name: 'guard/chat',
+        policy: { strategy: 'fallback', targets: ['guard/primary:production', 'guard/backup@1'] },
+      }),
+      actor,
+    );
+    await rejectsWith(models.register(spec('guard/chat'), actor), 'conflict', /a route named 'guard\/chat' exists/);
+    // The same name in another project is another namespace.
+    await models.register(spec('guard/chat', { projectId: 'other' }), actor);
+
+    await rejectsWith(
+      models.update('default', 'guard/primary', { status: 'retired' }, actor),
+      'conflict',
+      /cannot retire model 'guard\/primary': route\(s\) 'guard\/chat' call it/,
+    );
+    await rejectsWith(
+      models.setStatus('default', 'guard/backup', 'retired', actor),
+      'conflict',
+      /'guard\/chat' call it/,
+    );
+    await rejectsWith(
+      models.purge('default', 'guard/backup', actor),
+      'conflict',
+      /cannot delete model 'guard\/backup'/,
+    );
+    assert.equal((await models.resolve('default', 'guard/backup')).status, 'registered');
+
+    // Once the route calls something else (or is retired), the model may go.
+    await routes.addVersion(
+      'default',
+      'guard/chat',
+      newRouteVersionSchema.parse({ policy: { strategy: 'fallback', targets: ['guard/primary'] } }),
+      actor,
+    );
+    await models.purge('default', 'guard/backup', actor);
+    await routes.update('default', 'guard/chat', { status: 'retired' }, actor);
+    assert.equal((await models.update('default', 'guard/primary', { status: 'retired' }, actor)).status, 'retired');
   });
 
   it('writes lifecycle events to the outbox in the same transaction', async () => {

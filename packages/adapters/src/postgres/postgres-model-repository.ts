@@ -28,6 +28,7 @@ import {
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { appendToOutbox } from './append-to-outbox.ts';
 import type { DatabaseSchema, ModelsTable, ModelVersionsTable } from './database-schema.ts';
+import { lockProjectRoutes, refuseRouteName, refuseWhileRoutesTarget } from './model-route-guards.ts';
 import { decodeNameCursor, encodeNameCursor } from './name-cursor.ts';
 
 type Db = Kysely<DatabaseSchema>;
@@ -139,6 +140,8 @@ export class PostgresModelRepository implements ModelRepository {
         .where('id', '=', model.projectId)
         .executeTakeFirst();
       if (project === undefined) throw notFound('project', model.projectId);
+      await lockProjectRoutes(trx, model.projectId);
+      await refuseRouteName(trx, model.projectId, model.name);
       // ON CONFLICT DO NOTHING rather than catching 23505, which would abort the transaction.
       const row = await trx
         .insertInto('models')
@@ -176,7 +179,11 @@ export class PostgresModelRepository implements ModelRepository {
 
   async update(projectId: string, name: string, patch: UpdateModel, context: ChangeContext): Promise<ModelDescriptor> {
     await this.#db.transaction().execute(async (trx) => {
+      if (patch.status === 'retired') await lockProjectRoutes(trx, projectId);
       const model = await lockModel(trx, projectId, name);
+      if (patch.status === 'retired' && model.status !== 'retired') {
+        await refuseWhileRoutesTarget(trx, projectId, name, 'retire');
+      }
       const updated = await trx
         .updateTable('models')
         .set({
@@ -214,8 +221,10 @@ export class PostgresModelRepository implements ModelRepository {
     context: ChangeContext & { reason?: string },
   ): Promise<ModelDescriptor> {
     await this.#db.transaction().execute(async (trx) => {
+      if (status === 'retired') await lockProjectRoutes(trx, projectId);
       const model = await lockModel(trx, projectId, name);
       if (model.status === status) return;
+      if (status === 'retired') await refuseWhileRoutesTarget(trx, projectId, name, 'retire');
       const updated = await trx
         .updateTable('models')
         .set({ status, updated_at: sql`now()` })
@@ -229,7 +238,9 @@ export class PostgresModelRepository implements ModelRepository {
 
   async purge(projectId: string, name: string, context: ChangeContext): Promise<void> {
     await this.#db.transaction().execute(async (trx) => {
+      await lockProjectRoutes(trx, projectId);
       const model = await lockModel(trx, projectId, name);
+      await refuseWhileRoutesTarget(trx, projectId, name, 'delete');
       await trx.deleteFrom('models').where('id', '=', model.id).execute();
       await appendToOutbox(trx, [event(model, modelEventTypes.purged, context, { name, actor: context.actor })]);
     });
