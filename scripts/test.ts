@@ -23,10 +23,18 @@ const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const files =
   requested.length > 0
     ? requested
-    : globSync(['packages/*/src/**/*.test.ts', 'scripts/**/*.test.ts', 'bench/**/*.test.ts'], {
-        cwd: root,
-        exclude: (name) => name.includes('node_modules'),
-      }).sort();
+    : globSync(
+        [
+          'packages/*/src/**/*.test.ts',
+          'packages/console/e2e/**/*.test.ts',
+          'scripts/**/*.test.ts',
+          'bench/**/*.test.ts',
+        ],
+        {
+          cwd: root,
+          exclude: (name) => name.includes('node_modules'),
+        },
+      ).sort();
 if (files.length === 0) {
   log('no test files found');
   process.exit(1);

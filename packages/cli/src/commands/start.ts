@@ -1,5 +1,12 @@
 import { EnsembleError } from '@ensemble/core';
-import { BufferedUsageRecorder, buildApp, closeGracefully, createLogger, listen } from '@ensemble/server';
+import {
+  BufferedUsageRecorder,
+  buildApp,
+  closeGracefully,
+  consoleModule,
+  createLogger,
+  listen,
+} from '@ensemble/server';
 import { type RunningWorker, startWorker } from '@ensemble/worker';
 import { openApiKeys } from '../auth/open-api-keys.ts';
 import { loadConfig } from '../config/load-config.ts';
@@ -7,6 +14,7 @@ import type { GlobalOptions } from '../main.ts';
 import { openModelRuntimes } from '../model-runtime/open-model-runtimes.ts';
 import { openRegistry } from '../registry/open-registry.ts';
 import { openRoutes } from '../routes/open-routes.ts';
+import { prepareConsole } from '../runtime/console-build.ts';
 import { openPlatform } from '../runtime/open-platform.ts';
 import { runUntilSignal } from '../runtime/run-until-signal.ts';
 import { serverModules } from '../runtime/server-modules.ts';
@@ -54,20 +62,26 @@ export async function startCommand(options: StartOptions): Promise<void> {
       const routes = await openRoutes({ config, database: platform.database, logger });
       onClose(() => routes.close());
       checkpoint();
+      // The web console at `/` (built here on a first start that `npm ci` did not prepare).
+      const consoleRoot = await prepareConsole(logger);
+      checkpoint();
       const app = await buildApp({
         config,
         logger,
         authenticator: keys,
         checks: platform.checks,
-        modules: serverModules(
-          platform,
-          registry,
-          runtimes.manager,
-          { artifacts: runtimes.artifacts, config },
-          keys,
-          usage,
-          routes,
-        ),
+        modules: [
+          ...serverModules(
+            platform,
+            registry,
+            runtimes.manager,
+            { artifacts: runtimes.artifacts, config },
+            keys,
+            usage,
+            routes,
+          ),
+          consoleModule({ root: consoleRoot }),
+        ],
         scaleInProtection: platform.protection,
         metrics: serverMetrics(platform, logger, usage),
         version,

@@ -1,0 +1,45 @@
+/**
+ * The one query-key factory: every cached query's key comes from here, so a mutation invalidates
+ * exactly what it changed (`queryKeys.models.all` drops every models query, `.detail(name)` one model).
+ */
+type Filters = Record<string, string | number | boolean | undefined | null>;
+
+export const queryKeys = {
+  session: ['session'] as const,
+  health: {
+    all: ['health'] as const,
+    readiness: () => ['health', 'readiness'] as const,
+    metrics: () => ['health', 'metrics'] as const,
+  },
+  models: {
+    all: ['models'] as const,
+    list: (filters: Filters = {}) => ['models', 'list', filters] as const,
+    detail: (name: string) => ['models', 'detail', name] as const,
+    versions: (name: string) => ['models', 'detail', name, 'versions'] as const,
+    aliases: (name: string) => ['models', 'detail', name, 'aliases'] as const,
+    health: (name: string) => ['models', 'detail', name, 'health'] as const,
+  },
+  routes: {
+    all: ['routes'] as const,
+    list: () => ['routes', 'list'] as const,
+    detail: (name: string) => ['routes', 'detail', name] as const,
+  },
+  jobs: {
+    all: ['jobs'] as const,
+    list: (filters: Filters = {}) => ['jobs', 'list', filters] as const,
+    detail: (id: string) => ['jobs', 'detail', id] as const,
+  },
+  usage: {
+    all: ['usage'] as const,
+    summary: (filters: Filters) => ['usage', 'summary', filters] as const,
+    records: (filters: Filters) => ['usage', 'records', filters] as const,
+  },
+  keys: {
+    all: ['keys'] as const,
+    list: () => ['keys', 'list'] as const,
+  },
+  projects: {
+    all: ['projects'] as const,
+    list: () => ['projects', 'list'] as const,
+  },
+} as const;
