@@ -1,4 +1,5 @@
 export * from './auth/index.ts';
+export * from './collections/index.ts';
 export * from './config/index.ts';
 export * from './errors/index.ts';
 export * from './events/index.ts';

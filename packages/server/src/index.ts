@@ -11,6 +11,7 @@ export { listen } from './listen.ts';
 export { type CreateLoggerOptions, createLogger, redactedPaths, redactUrl } from './logger.ts';
 export { type ArtifactsModuleOptions, artifactsModule } from './modules/artifacts/artifacts-module.ts';
 export { type BatchApiModuleOptions, batchApiModule } from './modules/batch-api/batch-api-module.ts';
+export { type CollectionsModuleOptions, collectionsModule } from './modules/collections/collections-module.ts';
 export { type ConsoleModuleOptions, consoleModule } from './modules/console/console-module.ts';
 export { credentialsModule } from './modules/credentials/credentials-module.ts';
 export { GatewayJobModelCaller } from './modules/jobs/gateway-job-model-caller.ts';

@@ -13,6 +13,7 @@ export * from './postgres-api-key-store.ts';
 export * from './postgres-artifact-owners.ts';
 export * from './postgres-batch-file-repository.ts';
 export { npmPostgresBinDir, postgresMajorVersion, systemPostgresBinDir } from './postgres-binaries.ts';
+export * from './postgres-collection-repository.ts';
 export * from './postgres-credential-repository.ts';
 export * from './postgres-job-event-notifier.ts';
 export * from './postgres-job-repository.ts';

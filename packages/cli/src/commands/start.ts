@@ -9,6 +9,7 @@ import {
 } from '@ensemble/server';
 import { type RunningWorker, startWorker } from '@ensemble/worker';
 import { openApiKeys } from '../auth/open-api-keys.ts';
+import { openCollections } from '../collections/open-collections.ts';
 import { loadConfig } from '../config/load-config.ts';
 import type { GlobalOptions } from '../main.ts';
 import { openModelRuntimes } from '../model-runtime/open-model-runtimes.ts';
@@ -65,6 +66,9 @@ export async function startCommand(options: StartOptions): Promise<void> {
       // The web console at `/` (built here on a first start that `npm ci` did not prepare).
       const consoleRoot = await prepareConsole(logger);
       checkpoint();
+      // Collections: the embedded vector index (snapshotted at close, before the database closes).
+      const collections = openCollections({ config, database: platform.database, runtimes: runtimes.manager, logger });
+      onClose(() => collections.close());
       const app = await buildApp({
         config,
         logger,
@@ -79,6 +83,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
             keys,
             usage,
             routes,
+            collections.service,
           ),
           consoleModule({ root: consoleRoot }),
         ],

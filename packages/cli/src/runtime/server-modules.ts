@@ -10,6 +10,7 @@ import { HmacWebhookSigner } from '@ensemble/adapters/webhooks';
 import {
   type ApiKeyStore,
   type ArtifactStore,
+  type CollectionService,
   defaultJobTopics,
   type EnsembleConfig,
   type ModelRuntimeManager,
@@ -18,6 +19,7 @@ import {
 import {
   artifactsModule,
   batchApiModule,
+  collectionsModule,
   credentialsModule,
   type EnsembleModule,
   jobsModule,
@@ -42,6 +44,7 @@ export function serverModules(
   keys: ApiKeyStore,
   usage: UsageRecorder,
   routes: Routes,
+  collections?: CollectionService,
 ): EnsembleModule[] {
   const artifactOwners = new PostgresArtifactOwners(platform.database.db);
   return [
@@ -82,5 +85,6 @@ export function serverModules(
       limits: { maxItems: uploads.config.jobs.maxItems, maxItemBytes: uploads.config.jobs.maxItemBytes },
       uploadLimitBytes: uploads.config.server.uploadLimitBytes,
     }),
+    ...(collections === undefined ? [] : [collectionsModule({ collections })]),
   ];
 }

@@ -282,6 +282,19 @@ export const configSchema = z.strictObject({
       webhookMaxAttempts: positiveInt.max(50).default(8),
     })
     .prefault({}),
+  /** The embedded vector index of collections (docs/collections.md). */
+  vectors: z
+    .strictObject({
+      /** An index is snapshotted to `<home>/vectors` after this many unsnapshotted changes… */
+      snapshotAfterChanges: positiveInt.default(50_000),
+      /** …and every this long when it has any (and at shutdown). */
+      snapshotIntervalMs: positiveInt.default(60_000),
+      /** HNSW links per node, candidate list while building, and while searching (raised to topK). */
+      hnswM: positiveInt.min(4).max(96).default(16),
+      hnswEfConstruction: positiveInt.max(2_000).default(200),
+      hnswEfSearch: positiveInt.max(10_000).default(64),
+    })
+    .prefault({}),
   /** Models reconciled into the registry at start (see docs/models.md). */
   models: z.array(declaredModelSchema).default([]),
   /** Credentials reconciled at start, by reference to the environment variable that holds each key. */
@@ -403,6 +416,14 @@ export const environmentVariables = {
   JOBS_MAX_ITEM_BYTES: { path: 'jobs.maxItemBytes', fix: 'a positive number of bytes, e.g. 1048576' },
   JOBS_WEBHOOK_TIMEOUT_MS: { path: 'jobs.webhookTimeoutMs', fix: 'a positive number of milliseconds, e.g. 10000' },
   JOBS_WEBHOOK_MAX_ATTEMPTS: { path: 'jobs.webhookMaxAttempts', fix: 'a number of attempts from 1 to 50, e.g. 8' },
+  VECTORS_SNAPSHOT_CHANGES: { path: 'vectors.snapshotAfterChanges', fix: 'a positive number of changes, e.g. 50000' },
+  VECTORS_SNAPSHOT_INTERVAL_MS: {
+    path: 'vectors.snapshotIntervalMs',
+    fix: 'a positive number of milliseconds, e.g. 60000',
+  },
+  VECTORS_HNSW_M: { path: 'vectors.hnswM', fix: 'a number of links from 4 to 96, e.g. 16' },
+  VECTORS_HNSW_EF_CONSTRUCTION: { path: 'vectors.hnswEfConstruction', fix: 'a positive number up to 2000, e.g. 200' },
+  VECTORS_HNSW_EF_SEARCH: { path: 'vectors.hnswEfSearch', fix: 'a positive number up to 10000, e.g. 64' },
 } as const satisfies Record<string, { path: string; fix: string }>;
 
 export type EnvironmentVariable = keyof typeof environmentVariables;

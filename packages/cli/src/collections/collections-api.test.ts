@@ -1,0 +1,219 @@
+// /api/collections end to end in one process: the real registry and PostgreSQL, the embedded vector
+// store, and the built-in local MiniLM embeddings (offline) embedding texts for upserts and searches.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { PostgresCollectionRepository } from '@ensemble/adapters/postgres';
+import { EmbeddedVectorStore } from '@ensemble/adapters/vectors';
+import {
+  CollectionService,
+  configSchema,
+  ModelRuntimeManager,
+  newModelVersionSchema,
+  RuntimeTextEmbedder,
+  silentLogger,
+} from '@ensemble/core';
+import { buildApp, collectionsModule, createLogger, type EnsembleApp } from '@ensemble/server';
+import { modelProviders } from '../model-runtime/model-providers.ts';
+import { registerBuiltInModels } from '../registry/register-built-in-models.ts';
+import { systemClock } from '../runtime/system-clock.ts';
+import { builtInArtifacts } from '../testing/built-in-artifacts.ts';
+import { openTestRegistry, type TestRegistry } from '../testing/test-registry.ts';
+
+const embeddingModel = 'local/all-minilm-l6-v2';
+
+const passages = [
+  {
+    id: 'cats',
+    text: 'Cats are small domesticated carnivorous mammals that purr and chase mice.',
+    metadata: { topic: 'animals' },
+  },
+  {
+    id: 'rust',
+    text: 'Rust is a systems programming language focused on memory safety without garbage collection.',
+    metadata: { topic: 'programming' },
+  },
+  {
+    id: 'bread',
+    text: 'To bake sourdough bread you need flour, water, salt and an active starter.',
+    metadata: { topic: 'cooking' },
+  },
+  {
+    id: 'volcano',
+    text: 'A volcano is a rupture in the crust of a planet where lava and ash escape.',
+    metadata: { topic: 'geology' },
+  },
+  {
+    id: 'dogs',
+    text: 'Dogs are loyal domesticated animals kept as pets and working companions.',
+    metadata: { topic: 'animals' },
+  },
+];
+
+describe('/api/collections', { timeout: 600_000 }, () => {
+  let registry: TestRegistry;
+  let manager: ModelRuntimeManager;
+  let store: EmbeddedVectorStore;
+  let app: EnsembleApp;
+  let snapshotDir: string;
+  let headers: Record<string, string>;
+
+  const call = async (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown) => {
+    const response = await app.inject({
+      method,
+      url,
+      headers,
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
+    return { status: response.statusCode, body: response.body === '' ? undefined : response.json() };
+  };
+
+  before(async () => {
+    registry = await openTestRegistry('collections_api');
+    headers = registry.keys.admin;
+    manager = new ModelRuntimeManager({
+      providers: modelProviders(await builtInArtifacts()),
+      models: registry.models,
+      revealCredential: (projectId, name) => registry.credentials.reveal(projectId, name),
+      clock: systemClock,
+      logger: silentLogger,
+      healthIntervalMs: 0,
+    });
+    await registerBuiltInModels({ models: registry.models, logger: silentLogger });
+    snapshotDir = await mkdtemp(join(tmpdir(), 'ensemble-collections-'));
+    store = new EmbeddedVectorStore({ pool: registry.database.pool, snapshotDir });
+    const collections = new CollectionService({
+      repository: new PostgresCollectionRepository(registry.database.pool),
+      stores: { embedded: store },
+      embedder: new RuntimeTextEmbedder(manager),
+    });
+    app = await buildApp({
+      config: configSchema.parse({ log: { level: 'silent' } }),
+      logger: createLogger({ level: 'silent' }),
+      authenticator: registry.keys.store,
+      checks: [],
+      modules: [collectionsModule({ collections })],
+    });
+  });
+
+  after(async () => {
+    await app?.close();
+    await store?.close();
+    await manager?.close();
+    await registry?.close();
+    if (snapshotDir) await rm(snapshotDir, { recursive: true, force: true });
+  });
+
+  it('creates a collection pinned to its embedding model, upserts texts and finds the right one first', async () => {
+    const created = await call('POST', '/api/collections', { name: 'docs', embeddingModel });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.dimension, 384);
+    assert.deepEqual(created.body.embedding, { model: embeddingModel, version: 1 });
+    assert.equal(created.body.backend, 'embedded');
+    assert.equal(created.body.vectorCount, 0);
+
+    const upserted = await call('POST', '/api/collections/docs/vectors', { records: passages });
+    assert.equal(upserted.status, 200, JSON.stringify(upserted.body));
+    assert.equal(upserted.body.upsertedCount, 5);
+
+    const found = await call('POST', '/api/collections/docs/search', {
+      text: 'how do I make a loaf of bread?',
+      topK: 3,
+    });
+    assert.equal(found.status, 200, JSON.stringify(found.body));
+    assert.equal(found.body.matches[0].id, 'bread');
+    assert.match(found.body.matches[0].metadata.text, /sourdough/);
+
+    const filtered = await call('POST', '/api/collections/docs/search', {
+      text: 'a pet that purrs',
+      topK: 5,
+      filter: { topic: { $eq: 'animals' } },
+    });
+    assert.deepEqual(
+      filtered.body.matches.map((m: { id: string }) => m.id),
+      ['cats', 'dogs'],
+    );
+
+    const diverse = await call('POST', '/api/collections/docs/search', {
+      text: 'domestic animals',
+      topK: 2,
+      mmr: { lambda: 0.3, fetchK: 5 },
+    });
+    assert.equal(diverse.status, 200, JSON.stringify(diverse.body));
+    assert.equal(diverse.body.matches.length, 2);
+    assert.equal(diverse.body.matches[0].values, undefined);
+
+    const shown = await call('GET', '/api/collections/docs');
+    assert.equal(shown.body.vectorCount, 5);
+    const listed = await call('GET', '/api/collections');
+    assert.deepEqual(
+      listed.body.data.map((c: { name: string }) => c.name),
+      ['docs'],
+    );
+  });
+
+  it('refuses texts embedded with another version of the model (lineage)', async () => {
+    await registry.models.createVersion('default', embeddingModel, newModelVersionSchema.parse({}), { actor: 'test' });
+    const refused = await call('POST', '/api/collections/docs/search', { text: 'bread', model: embeddingModel });
+    assert.equal(refused.status, 400);
+    assert.match(refused.body.error.message, /all-minilm-l6-v2@1.*all-minilm-l6-v2@2.*refused/);
+    const refusedUpsert = await call('POST', '/api/collections/docs/vectors', {
+      records: [{ id: 'x', text: 'x' }],
+      model: `${embeddingModel}@2`,
+    });
+    assert.equal(refusedUpsert.status, 400);
+    // Without a model, or naming the pinned version, the collection's own model is used.
+    const own = await call('POST', '/api/collections/docs/search', {
+      text: 'bread',
+      model: `${embeddingModel}@1`,
+      topK: 1,
+    });
+    assert.equal(own.body.matches[0].id, 'bread');
+  });
+
+  it('serves vector-only collections, and names what is wrong in bad requests', async () => {
+    assert.equal(
+      (await call('POST', '/api/collections', { name: 'points', dimension: 3, metric: 'euclidean' })).status,
+      201,
+    );
+    await call('POST', '/api/collections/points/vectors', {
+      vectors: [
+        { id: 'a', values: [0, 0, 1], metadata: { n: 1 } },
+        { id: 'b', values: [0, 1, 0], metadata: { n: 2 } },
+      ],
+    });
+    const near = await call('POST', '/api/collections/points/search', { vector: [0, 0.9, 0], topK: 1 });
+    assert.equal(near.body.matches[0].id, 'b');
+
+    const cases: [string, string, unknown, number, RegExp][] = [
+      ['POST', '/api/collections/points/search', { text: 'hello' }, 400, /no embedding model/],
+      ['POST', '/api/collections/points/search', { vector: [1, 2], topK: 1 }, 400, /dimension 2.*dimension 3/],
+      ['POST', '/api/collections/points/search', { vector: [1, 2, 3], filter: { n: { $near: 1 } } }, 400, /\$near/],
+      [
+        'POST',
+        '/api/collections/points/search',
+        { vector: [1, 2, 3], text: 'x' },
+        400,
+        /exactly one of text and vector/,
+      ],
+      ['POST', '/api/collections', { name: 'Bad_Name', dimension: 3 }, 400, /name/],
+      ['POST', '/api/collections', { name: 'nodim' }, 400, /dimension/],
+      ['POST', '/api/collections', { name: 'points', dimension: 3 }, 409, /already exists/],
+      ['POST', '/api/collections', { name: 'pc', dimension: 3, backend: 'pinecone' }, 400, /not configured/],
+      ['POST', '/api/collections', { name: 'wrongdim', dimension: 12, embeddingModel }, 400, /384/],
+      ['POST', '/api/collections/missing/search', { vector: [1] }, 404, /missing/],
+    ];
+    for (const [method, url, payload, status, message] of cases) {
+      const answer = await call(method as 'POST', url, payload);
+      assert.equal(answer.status, status, `${url} ${JSON.stringify(payload)} → ${JSON.stringify(answer.body)}`);
+      assert.match(answer.body.error.message, message, JSON.stringify(answer.body));
+    }
+
+    await call('POST', '/api/collections/points/vectors/delete', { filter: { n: 1 } });
+    assert.equal((await call('GET', '/api/collections/points')).body.vectorCount, 1);
+    assert.equal((await call('DELETE', '/api/collections/points')).status, 204);
+    assert.equal((await call('GET', '/api/collections/points')).status, 404);
+  });
+});

@@ -1,0 +1,46 @@
+import { resolve } from 'node:path';
+import type { Database } from '@ensemble/adapters/postgres';
+import { PostgresCollectionRepository } from '@ensemble/adapters/postgres';
+import { EmbeddedVectorStore } from '@ensemble/adapters/vectors';
+import {
+  CollectionService,
+  type EnsembleConfig,
+  type Logger,
+  type ModelRuntimeManager,
+  RuntimeTextEmbedder,
+} from '@ensemble/core';
+
+export interface OpenCollections {
+  service: CollectionService;
+  embedded: EmbeddedVectorStore;
+  /** Snapshots the embedded indexes that changed; call before the database closes. */
+  close(): Promise<void>;
+}
+
+/** Collections over the embedded vector index (snapshots under `<home>/vectors`) and the model runtimes. */
+export function openCollections(options: {
+  config: EnsembleConfig;
+  database: Database;
+  runtimes: ModelRuntimeManager;
+  logger: Logger;
+}): OpenCollections {
+  const { config, database, runtimes, logger } = options;
+  const embedded = new EmbeddedVectorStore({
+    pool: database.pool,
+    snapshotDir: resolve(config.home, 'vectors'),
+    snapshotAfterChanges: config.vectors.snapshotAfterChanges,
+    snapshotIntervalMs: config.vectors.snapshotIntervalMs,
+    hnsw: {
+      m: config.vectors.hnswM,
+      efConstruction: config.vectors.hnswEfConstruction,
+      efSearch: config.vectors.hnswEfSearch,
+    },
+    logger,
+  });
+  const service = new CollectionService({
+    repository: new PostgresCollectionRepository(database.pool),
+    stores: { embedded },
+    embedder: new RuntimeTextEmbedder(runtimes),
+  });
+  return { service, embedded, close: () => embedded.close() };
+}

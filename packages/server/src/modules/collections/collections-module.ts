@@ -1,0 +1,187 @@
+import { type CollectionService, canonicalNamespace, type VectorDeletion } from '@ensemble/core';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { openAiErrorBodySchema } from '../../errors/openai-error-body.ts';
+import { collectionJson } from './collection-json.ts';
+import {
+  collectionListSchema,
+  collectionParamsSchema,
+  collectionSchema,
+  deleteVectorsBodySchema,
+  listCollectionsQuerySchema,
+  newCollectionBodySchema,
+  searchBodySchema,
+  searchResultSchema,
+  upsertBodySchema,
+  upsertResultSchema,
+} from './collection-schemas.ts';
+
+const errors = {
+  400: openAiErrorBodySchema,
+  401: openAiErrorBodySchema,
+  403: openAiErrorBodySchema,
+  404: openAiErrorBodySchema,
+  503: openAiErrorBodySchema,
+};
+const writeErrors = { ...errors, 409: openAiErrorBodySchema };
+const tags = ['collections'];
+
+export interface CollectionsModuleOptions {
+  collections: CollectionService;
+}
+
+/**
+ * `/api/collections`: collections of the caller's project — create (embedded or Pinecone backend,
+ * dimension, metric, embedding model pinned at its version), list, get with live counts, delete;
+ * upsert vectors or texts; search by text (embedded with the collection's model) or vector, with a
+ * metadata filter and optional MMR.
+ */
+export function collectionsModule(options: CollectionsModuleOptions): FastifyPluginAsyncZod {
+  const { collections } = options;
+  return async (app) => {
+    app.get(
+      '/api/collections',
+      {
+        schema: {
+          tags,
+          summary: 'List collections',
+          querystring: listCollectionsQuerySchema,
+          response: { 200: collectionListSchema, ...errors },
+        },
+      },
+      async (request) => {
+        const { limit, after } = request.query;
+        const page = await collections.list(request.principal.projectId, {
+          limit,
+          ...(after === undefined ? {} : { after }),
+        });
+        return { data: page.items.map((c) => collectionJson(c)), nextCursor: page.nextCursor ?? null };
+      },
+    );
+
+    app.post(
+      '/api/collections',
+      {
+        schema: {
+          tags,
+          summary: 'Create a collection',
+          description:
+            'With `embeddingModel`, the dimension is measured from the model and its version is pinned: text upserts and searches with another model are refused.',
+          body: newCollectionBodySchema,
+          response: { 201: collectionSchema, ...writeErrors },
+        },
+      },
+      async (request, reply) => {
+        const created = await collections.create(request.principal.projectId, request.body);
+        return reply.code(201).send(collectionJson(created, await collections.stats(created)));
+      },
+    );
+
+    app.get(
+      '/api/collections/:name',
+      {
+        schema: {
+          tags,
+          summary: 'Get a collection with its live vector counts',
+          params: collectionParamsSchema,
+          response: { 200: collectionSchema, ...errors },
+        },
+      },
+      async (request) => {
+        const collection = await collections.get(request.principal.projectId, request.params.name);
+        return collectionJson(collection, await collections.stats(collection));
+      },
+    );
+
+    app.delete(
+      '/api/collections/:name',
+      {
+        schema: {
+          tags,
+          summary: 'Delete a collection and its vectors',
+          params: collectionParamsSchema,
+          response: { 204: z.null().meta({ description: 'Deleted' }), ...errors },
+        },
+      },
+      async (request, reply) => {
+        await collections.delete(request.principal.projectId, request.params.name);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/api/collections/:name/vectors',
+      {
+        schema: {
+          tags,
+          summary: 'Upsert vectors, or texts embedded with the collection model',
+          params: collectionParamsSchema,
+          body: upsertBodySchema,
+          response: { 200: upsertResultSchema, ...errors },
+        },
+      },
+      async (request) => {
+        const collection = await collections.get(request.principal.projectId, request.params.name);
+        const { namespace, vectors, records, model } = request.body;
+        if (vectors !== undefined) return collections.upsertVectors(collection, vectors, namespace);
+        return collections.upsertTexts(collection, records ?? [], {
+          ...(namespace === undefined ? {} : { namespace }),
+          ...(model === undefined ? {} : { model }),
+        });
+      },
+    );
+
+    app.post(
+      '/api/collections/:name/vectors/delete',
+      {
+        schema: {
+          tags,
+          summary: 'Delete vectors by ids, by metadata filter, or all of a namespace',
+          params: collectionParamsSchema,
+          body: deleteVectorsBodySchema,
+          response: { 200: z.object({}), ...errors },
+        },
+      },
+      async (request) => {
+        const collection = await collections.get(request.principal.projectId, request.params.name);
+        const { namespace, ids, filter } = request.body;
+        const ns = namespace === undefined ? {} : { namespace };
+        const deletion: VectorDeletion =
+          ids !== undefined ? { ...ns, ids } : filter !== undefined ? { ...ns, filter } : { ...ns, deleteAll: true };
+        await collections.index(collection).delete(deletion);
+        return {};
+      },
+    );
+
+    app.post(
+      '/api/collections/:name/search',
+      {
+        schema: {
+          tags,
+          summary: 'Search by text or vector',
+          description:
+            'Text is embedded with the collection model (a different `model` is refused). `filter` uses Pinecone metadata filter language; `mmr` re-ranks for diversity.',
+          params: collectionParamsSchema,
+          body: searchBodySchema,
+          response: { 200: searchResultSchema, ...errors },
+        },
+      },
+      async (request) => {
+        const collection = await collections.get(request.principal.projectId, request.params.name);
+        const body = request.body;
+        const matches = await collections.search(collection, {
+          topK: body.topK,
+          includeValues: body.includeValues,
+          includeMetadata: body.includeMetadata,
+          ...(body.text === undefined ? {} : { text: body.text }),
+          ...(body.vector === undefined ? {} : { vector: body.vector }),
+          ...(body.namespace === undefined ? {} : { namespace: body.namespace }),
+          ...(body.filter === undefined ? {} : { filter: body.filter }),
+          ...(body.model === undefined ? {} : { model: body.model }),
+          ...(body.mmr === undefined ? {} : { mmr: body.mmr }),
+        });
+        return { matches, namespace: canonicalNamespace(body.namespace) };
+      },
+    );
+  };
+}
