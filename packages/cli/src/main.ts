@@ -1,5 +1,6 @@
 import { EnsembleError } from '@ensemble/core';
 import { Command, Option } from 'commander';
+import { addKeysCommands } from './auth/keys-commands.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { startCommand } from './commands/start.ts';
 import { workerCommand } from './commands/worker.ts';
@@ -54,6 +55,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     });
 
   addJobsCommands(program);
+  addKeysCommands(program);
 
   try {
     await program.parseAsync(argv as string[]);
