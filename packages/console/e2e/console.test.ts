@@ -174,7 +174,7 @@ describe('the console in a browser', { timeout: 600_000 }, () => {
     const { context, page, problems } = await openPage(browser);
     try {
       await signIn(page, ensemble.url, String(ensemble.adminKey));
-      await page.getByRole('link', { name: 'Models' }).click();
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Models' }).click();
       const table = page.getByRole('table', { name: 'Models' });
       await table.getByText('local/all-minilm-l6-v2').waitFor();
       await page.getByLabel('Kind').selectOption('embedding');
