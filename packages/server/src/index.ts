@@ -33,6 +33,7 @@ export {
   type OpenAiGatewayModuleOptions,
   openAiGatewayModule,
 } from './modules/openai-gateway/openai-gateway-module.ts';
+export { type PineconeModuleOptions, pineconeModule } from './modules/pinecone/pinecone-module.ts';
 export { projectsModule } from './modules/projects/projects-module.ts';
 export { routesModule } from './modules/routes/routes-module.ts';
 export {

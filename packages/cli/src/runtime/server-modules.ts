@@ -27,6 +27,7 @@ import {
   modelRuntimeModule,
   modelsModule,
   openAiGatewayModule,
+  pineconeModule,
   projectsModule,
   routesModule,
   usageModule,
@@ -85,6 +86,6 @@ export function serverModules(
       limits: { maxItems: uploads.config.jobs.maxItems, maxItemBytes: uploads.config.jobs.maxItemBytes },
       uploadLimitBytes: uploads.config.server.uploadLimitBytes,
     }),
-    ...(collections === undefined ? [] : [collectionsModule({ collections })]),
+    ...(collections === undefined ? [] : [collectionsModule({ collections }), pineconeModule({ collections })]),
   ];
 }
