@@ -5,9 +5,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { PineconeVectorStore } from '@ensemble/adapters/pinecone';
 import { PostgresCollectionRepository } from '@ensemble/adapters/postgres';
 import { EmbeddedVectorStore } from '@ensemble/adapters/vectors';
 import {
+  CollectionLangChainRetriever,
+  CollectionRetriever,
   CollectionService,
   configSchema,
   ModelRuntimeManager,
@@ -15,7 +18,7 @@ import {
   RuntimeTextEmbedder,
   silentLogger,
 } from '@ensemble/core';
-import { buildApp, collectionsModule, createLogger, type EnsembleApp } from '@ensemble/server';
+import { buildApp, collectionsModule, createLogger, type EnsembleApp, pineconeModule } from '@ensemble/server';
 import { modelProviders } from '../model-runtime/model-providers.ts';
 import { registerBuiltInModels } from '../registry/register-built-in-models.ts';
 import { systemClock } from '../runtime/system-clock.ts';
@@ -59,6 +62,8 @@ describe('/api/collections', { timeout: 600_000 }, () => {
   let app: EnsembleApp;
   let snapshotDir: string;
   let headers: Record<string, string>;
+  let collections: CollectionService;
+  let url: string;
 
   const call = async (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown) => {
     const response = await app.inject({
@@ -84,7 +89,7 @@ describe('/api/collections', { timeout: 600_000 }, () => {
     await registerBuiltInModels({ models: registry.models, logger: silentLogger });
     snapshotDir = await mkdtemp(join(tmpdir(), 'ensemble-collections-'));
     store = new EmbeddedVectorStore({ pool: registry.database.pool, snapshotDir });
-    const collections = new CollectionService({
+    collections = new CollectionService({
       repository: new PostgresCollectionRepository(registry.database.pool),
       stores: { embedded: store },
       embedder: new RuntimeTextEmbedder(manager),
@@ -94,8 +99,9 @@ describe('/api/collections', { timeout: 600_000 }, () => {
       logger: createLogger({ level: 'silent' }),
       authenticator: registry.keys.store,
       checks: [],
-      modules: [collectionsModule({ collections })],
+      modules: [collectionsModule({ collections }), pineconeModule({ collections })],
     });
+    url = await app.listen({ port: 0, host: '127.0.0.1' });
   });
 
   after(async () => {
@@ -215,5 +221,57 @@ describe('/api/collections', { timeout: 600_000 }, () => {
     assert.equal((await call('GET', '/api/collections/points')).body.vectorCount, 1);
     assert.equal((await call('DELETE', '/api/collections/points')).status, 204);
     assert.equal((await call('GET', '/api/collections/points')).status, 404);
+  });
+
+  it('serves pipelines and LangChain through retrievers over a collection', async () => {
+    const retriever = new CollectionRetriever(collections);
+    assert.equal(await retriever.exists('default', 'docs'), true);
+    assert.equal(await retriever.exists('default', 'nope'), false);
+    const [first] = await retriever.retrieve({
+      projectId: 'default',
+      collection: 'docs',
+      query: 'which language is memory safe?',
+      topK: 2,
+      filter: undefined,
+      signal: new AbortController().signal,
+    });
+    assert.equal(first?.id, 'rust');
+    assert.match(first?.text ?? '', /memory safety/);
+    assert.deepEqual(first?.metadata, { topic: 'programming' });
+    const langchain = new CollectionLangChainRetriever({
+      collections,
+      projectId: 'default',
+      collection: 'docs',
+      topK: 1,
+    });
+    const [doc] = await langchain.invoke('volcanic eruptions and lava');
+    assert.equal(doc?.metadata.id, 'volcano');
+    assert.match(doc?.pageContent ?? '', /lava/);
+  });
+
+  it('keeps a collection whose backend is Pinecone (through the SDK, against this Ensemble) and searches it by text', async () => {
+    const withPinecone = new CollectionService({
+      repository: new PostgresCollectionRepository(registry.database.pool),
+      stores: {
+        embedded: store,
+        pinecone: new PineconeVectorStore({ apiKey: registry.keys.adminKey, controllerHostUrl: `${url}/pinecone` }),
+      },
+      embedder: new RuntimeTextEmbedder(manager),
+    });
+    const created = await withPinecone.create('default', {
+      name: 'remote-docs',
+      backend: 'pinecone',
+      metric: 'cosine',
+      embeddingModel: `${embeddingModel}@1`,
+      description: '',
+    });
+    assert.equal(created.backend, 'pinecone');
+    assert.equal(created.storageId, 'default-remote-docs');
+    await withPinecone.upsertTexts(created, passages);
+    const [top] = await withPinecone.search(created, { text: 'kneading dough for a loaf', topK: 3 });
+    assert.equal(top?.id, 'bread');
+    assert.equal((await withPinecone.stats(created)).totalVectorCount, 5);
+    await withPinecone.delete('default', 'remote-docs');
+    await assert.rejects(collections.get('default', 'default-remote-docs'), /does not exist/);
   });
 });

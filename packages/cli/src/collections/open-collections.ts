@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { PineconeVectorStore } from '@ensemble/adapters/pinecone';
 import type { Database } from '@ensemble/adapters/postgres';
 import { PostgresCollectionRepository } from '@ensemble/adapters/postgres';
 import { EmbeddedVectorStore } from '@ensemble/adapters/vectors';
@@ -37,9 +38,19 @@ export function openCollections(options: {
     },
     logger,
   });
+  const { apiKey, controllerHost, cloud, region } = config.pinecone;
+  const pinecone =
+    apiKey === undefined
+      ? undefined
+      : new PineconeVectorStore({
+          apiKey,
+          cloud,
+          region,
+          ...(controllerHost === undefined ? {} : { controllerHostUrl: controllerHost }),
+        });
   const service = new CollectionService({
     repository: new PostgresCollectionRepository(database.pool),
-    stores: { embedded },
+    stores: { embedded, ...(pinecone === undefined ? {} : { pinecone }) },
     embedder: new RuntimeTextEmbedder(runtimes),
   });
   return { service, embedded, close: () => embedded.close() };

@@ -34,6 +34,7 @@ export interface CollectionSearch {
   model?: string;
   /** Re-rank `fetchK` candidates for diversity (λ=1: relevance only, 0: diversity only). */
   mmr?: { lambda: number; fetchK: number };
+  signal?: AbortSignal;
 }
 
 /** The metadata key a text record's text is kept under, so search results carry it. */
@@ -153,7 +154,7 @@ export class CollectionService {
     let vector = search.vector;
     if (search.text !== undefined) {
       const lineage = await this.#lineage(collection, search.model, 'body.text');
-      [vector] = await this.#embedder.embed(collection.projectId, lineage, [search.text]);
+      [vector] = await this.#embedder.embed(collection.projectId, lineage, [search.text], search.signal);
     }
     const index = this.index(collection);
     const base = {

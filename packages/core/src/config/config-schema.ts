@@ -295,6 +295,16 @@ export const configSchema = z.strictObject({
       hnswEfSearch: positiveInt.max(10_000).default(64),
     })
     .prefault({}),
+  /** Collections whose backend is `pinecone` (docs/collections.md); without a key that backend is off. */
+  pinecone: z
+    .strictObject({
+      apiKey: z.string().trim().min(1).optional(),
+      /** Pinecone's control plane (its default when unset); another Pinecone-compatible API, e.g. Ensemble's `/pinecone`. */
+      controllerHost: z.url().optional(),
+      cloud: z.enum(['aws', 'gcp', 'azure']).default('aws'),
+      region: z.string().min(1).default('us-east-1'),
+    })
+    .prefault({}),
   /** Models reconciled into the registry at start (see docs/models.md). */
   models: z.array(declaredModelSchema).default([]),
   /** Credentials reconciled at start, by reference to the environment variable that holds each key. */
@@ -424,6 +434,16 @@ export const environmentVariables = {
   VECTORS_HNSW_M: { path: 'vectors.hnswM', fix: 'a number of links from 4 to 96, e.g. 16' },
   VECTORS_HNSW_EF_CONSTRUCTION: { path: 'vectors.hnswEfConstruction', fix: 'a positive number up to 2000, e.g. 200' },
   VECTORS_HNSW_EF_SEARCH: { path: 'vectors.hnswEfSearch', fix: 'a positive number up to 10000, e.g. 64' },
+  PINECONE_API_KEY: {
+    path: 'pinecone.apiKey',
+    fix: "your Pinecone project's API key, or unset it to keep collections embedded",
+  },
+  PINECONE_CONTROLLER_HOST: {
+    path: 'pinecone.controllerHost',
+    fix: 'a URL such as https://api.pinecone.io, or unset it for Pinecone itself',
+  },
+  PINECONE_CLOUD: { path: 'pinecone.cloud', fix: 'one of aws, gcp, azure' },
+  PINECONE_REGION: { path: 'pinecone.region', fix: 'a region of that cloud, e.g. us-east-1' },
 } as const satisfies Record<string, { path: string; fix: string }>;
 
 export type EnvironmentVariable = keyof typeof environmentVariables;
