@@ -4,6 +4,7 @@ export * from './config/index.ts';
 export * from './errors/index.ts';
 export * from './events/index.ts';
 export * from './jobs/index.ts';
+export * from './limits/index.ts';
 export * from './models/index.ts';
 export * from './pipelines/index.ts';
 export * from './ports/index.ts';

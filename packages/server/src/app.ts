@@ -15,11 +15,13 @@ import { ErrorFormatterRegistry } from './errors/error-formatter-registry.ts';
 import { createErrorResponder } from './errors/error-responder.ts';
 import { formatOpenAiError } from './errors/openai-error-body.ts';
 import { lazyChildLogger } from './lazy-child-logger.ts';
+import type { LimitsEnforcer } from './limits/limits-enforcer.ts';
 import { createLogger } from './logger.ts';
 import { healthModule } from './modules/health/health-module.ts';
 import authentication from './plugins/authentication.ts';
 import errorHandler from './plugins/error-handler.ts';
 import lifecycle from './plugins/lifecycle.ts';
+import limits from './plugins/limits.ts';
 import metrics, { type MetricsOptions } from './plugins/metrics.ts';
 import openApi from './plugins/openapi.ts';
 import scaleInProtection from './plugins/scale-in-protection.ts';
@@ -41,6 +43,8 @@ export interface BuildAppOptions {
    * authentication off). The CLI passes the PostgreSQL-backed key store.
    */
   authenticator: Authenticator;
+  /** Rate limits and budgets per key and project (docs/security.md); omitted, nothing is limited. */
+  limits?: LimitsEnforcer;
   /** What `/readyz` checks: the database, the event bus. */
   checks: readonly DependencyCheck[];
   /** Domain modules, registered after the infrastructure, in order. */
@@ -112,6 +116,7 @@ export async function buildApp(options: BuildAppOptions): Promise<EnsembleApp> {
   await app.register(errorHandler, { formatters, respond });
   await app.register(lifecycle);
   await app.register(authentication, { authenticator: options.authenticator });
+  if (options.limits) await app.register(limits, { enforcer: options.limits });
   await app.register(openApi, { version });
   await app.register(scaleInProtection, { protection: options.scaleInProtection ?? noScaleInProtection });
   if (options.metrics) await app.register(metrics, options.metrics);

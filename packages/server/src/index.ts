@@ -7,6 +7,9 @@ export { ErrorFormatterRegistry } from './errors/error-formatter-registry.ts';
 export type { ErrorFormatter, ErrorProblem } from './errors/error-problem.ts';
 export { formatOpenAiError, type OpenAiErrorBody, openAiErrorBodySchema } from './errors/openai-error-body.ts';
 export type { ValidationIssue } from './errors/validation-issues.ts';
+export { BudgetGuard, type BudgetWarning } from './limits/budget-guard.ts';
+export { LimitsCache } from './limits/limits-cache.ts';
+export { LimitsEnforcer } from './limits/limits-enforcer.ts';
 export { listen } from './listen.ts';
 export { type CreateLoggerOptions, createLogger, redactedPaths, redactUrl } from './logger.ts';
 export { type ArtifactsModuleOptions, artifactsModule } from './modules/artifacts/artifacts-module.ts';
@@ -17,6 +20,7 @@ export { credentialsModule } from './modules/credentials/credentials-module.ts';
 export { GatewayJobModelCaller } from './modules/jobs/gateway-job-model-caller.ts';
 export { type JobsModuleOptions, jobsModule } from './modules/jobs/jobs-module.ts';
 export { keysModule } from './modules/keys/keys-module.ts';
+export { type LimitChangeListener, limitsModule } from './modules/limits/limits-module.ts';
 export {
   type ModelRuntimeModuleOptions,
   modelRuntimeModule,

@@ -29,6 +29,22 @@ export interface DatabaseSchema {
   job_events: JobEventsTable;
   batch_files: BatchFilesTable;
   artifact_owners: ArtifactOwnersTable;
+  limits: LimitsTable;
+  budget_warnings: BudgetWarningsTable;
+}
+
+export interface LimitsTable {
+  project_id: string;
+  key_id: string | null;
+  settings: ColumnType<unknown, string, string>;
+  updated_at: UpdatedAt;
+}
+
+export interface BudgetWarningsTable {
+  project_id: string;
+  scope: string;
+  period_start: Date;
+  warned_at: CreatedAt;
 }
 
 export interface ArtifactOwnersTable {

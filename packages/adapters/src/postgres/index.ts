@@ -19,6 +19,7 @@ export * from './postgres-job-event-notifier.ts';
 export * from './postgres-job-repository.ts';
 export * from './postgres-job-webhook-store.ts';
 export * from './postgres-job-work-store.ts';
+export * from './postgres-limits.ts';
 export * from './postgres-model-repository.ts';
 export * from './postgres-project-repository.ts';
 export * from './postgres-route-lookup.ts';

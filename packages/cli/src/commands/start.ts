@@ -1,3 +1,4 @@
+import { HmacWebhookSigner } from '@ensemble/adapters/webhooks';
 import { EnsembleError } from '@ensemble/core';
 import {
   BufferedUsageRecorder,
@@ -16,6 +17,7 @@ import { openModelRuntimes } from '../model-runtime/open-model-runtimes.ts';
 import { openRegistry } from '../registry/open-registry.ts';
 import { openRoutes } from '../routes/open-routes.ts';
 import { prepareConsole } from '../runtime/console-build.ts';
+import { openLimits } from '../runtime/open-limits.ts';
 import { openPlatform } from '../runtime/open-platform.ts';
 import { runUntilSignal } from '../runtime/run-until-signal.ts';
 import { serverModules } from '../runtime/server-modules.ts';
@@ -69,10 +71,19 @@ export async function startCommand(options: StartOptions): Promise<void> {
       // Collections: the embedded vector index (snapshotted at close, before the database closes).
       const collections = openCollections({ config, database: platform.database, runtimes: runtimes.manager, logger });
       onClose(() => collections.close());
+      // Rate limits and budgets: token buckets shared through PostgreSQL, spend from the usage ledger.
+      const limits = openLimits({
+        config,
+        database: platform.database,
+        bus: platform.bus,
+        signer: new HmacWebhookSigner(registry.masterKey),
+        logger,
+      });
       const app = await buildApp({
         config,
         logger,
         authenticator: keys,
+        limits: limits.enforcer,
         checks: platform.checks,
         modules: [
           ...serverModules(
@@ -81,8 +92,9 @@ export async function startCommand(options: StartOptions): Promise<void> {
             runtimes.manager,
             { artifacts: runtimes.artifacts, config },
             keys,
-            usage,
+            limits.tap(usage),
             routes,
+            limits,
             collections.service,
           ),
           consoleModule({ root: consoleRoot }),

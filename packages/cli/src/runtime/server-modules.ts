@@ -24,6 +24,7 @@ import {
   type EnsembleModule,
   jobsModule,
   keysModule,
+  limitsModule,
   modelRuntimeModule,
   modelsModule,
   openAiGatewayModule,
@@ -34,6 +35,7 @@ import {
 } from '@ensemble/server';
 import type { Registry } from '../registry/open-registry.ts';
 import type { Routes } from '../routes/open-routes.ts';
+import type { Limits } from './open-limits.ts';
 import type { Platform } from './open-platform.ts';
 
 /** The domain modules the API serves, wired to their adapters. */
@@ -45,12 +47,14 @@ export function serverModules(
   keys: ApiKeyStore,
   usage: UsageRecorder,
   routes: Routes,
+  limits: Limits,
   collections?: CollectionService,
 ): EnsembleModule[] {
   const artifactOwners = new PostgresArtifactOwners(platform.database.db);
   return [
     projectsModule(new PostgresProjectRepository(platform.database.db)),
     keysModule(keys),
+    limitsModule(limits.store, limits.enforcer.cache),
     modelsModule(registry.models),
     routesModule(routes.repository),
     credentialsModule(registry.credentials),

@@ -91,7 +91,7 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
     if (name === 'sha256') return things.artifact;
     if (name === 'version') return '1';
     if (name === 'alias') return 'prod';
-    if (path.startsWith('/api/keys')) return things.keyId;
+    if (path.startsWith('/api/keys') || path.startsWith('/api/limits/keys')) return things.keyId;
     if (path.startsWith('/api/jobs')) return things.jobId;
     if (path.startsWith('/v1/files')) return things.fileId;
     if (path.startsWith('/v1/batches')) return things.batchId;
@@ -232,6 +232,7 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
 
 /** A plausible body for a write, naming B's things where a body names anything. */
 function bodyFor(path: string): unknown {
+  if (path === '/api/limits/keys/{id}') return { requestsPerMinute: 1 };
   if (path === '/api/models/{name}') return { description: 'x' };
   if (path === '/api/routes/{name}') return { currentVersion: 1 };
   if (path === '/api/routes/{name}/versions') return { policy: 'bsecret/model' };

@@ -28,6 +28,8 @@ export interface SecurityHarness {
   keyIds: Record<'a' | 'b', Record<ProjectRole, string>>;
   platform: Record<string, string>;
   call(method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<HttpAnswer>;
+  /** A second (third, …) Ensemble on the same database, stopped by `close`. */
+  another(): Promise<EnsembleProcess>;
   /** Every operation the API documents that needs a key (`/v1`, `/api`, and any other protected prefix). */
   operations(): Promise<Operation[]>;
   close(): Promise<void>;
@@ -37,16 +39,23 @@ export interface SecurityHarness {
  * A real `ensemble start` on a fresh database with two projects, `default` (A) and `team-b` (B), and a
  * key of every role in each, for the attack suites (role matrix, tenant isolation).
  */
-export async function openSecurityHarness(prefix: string, env: Record<string, string> = {}): Promise<SecurityHarness> {
+export async function openSecurityHarness(
+  prefix: string,
+  { env = {}, worker = false }: { env?: Record<string, string>; worker?: boolean } = {},
+): Promise<SecurityHarness> {
   const database: TestDatabase = await createTestDatabase(prefix);
   const home = await mkdtemp(join(tmpdir(), `ensemble-${prefix}-`));
-  const ensemble = await spawnEnsemble(['start', '--no-worker'], {
-    DATABASE_URL: database.url,
-    ENSEMBLE_HOME: home,
-    ...env,
-  });
+  const spawnInstance = (n: number) =>
+    spawnEnsemble(['start', ...(worker ? [] : ['--no-worker'])], {
+      DATABASE_URL: database.url,
+      ENSEMBLE_HOME: join(home, String(n)),
+      ...env,
+    });
+  const others: EnsembleProcess[] = [];
+  const ensemble = await spawnInstance(0);
   const call = async (method: string, path: string, headers: Record<string, string>, body?: unknown) => {
-    const response = await fetch(`${ensemble.url}${path}`, {
+    // A full URL reaches another instance; a path this one.
+    const response = await fetch(path.startsWith('http') ? path : `${ensemble.url}${path}`, {
       method,
       headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -102,7 +111,13 @@ export async function openSecurityHarness(prefix: string, env: Record<string, st
         }
         return operations;
       },
+      async another() {
+        const instance = await spawnInstance(others.length + 1);
+        others.push(instance);
+        return instance;
+      },
       async close() {
+        await Promise.all(others.map((instance) => instance.stop()));
         await ensemble.stop();
         await database.drop();
         await rm(home, { recursive: true, force: true });

@@ -245,6 +245,10 @@ export const configSchema = z.strictObject({
       adminKey: adminKey.optional(),
       /** How long a verified key is trusted from memory: the delay before a revocation reaches other instances. */
       keyCacheTtlMs: z.coerce.number().int().min(0).max(300_000).default(5_000),
+      /** How long a caller's rate limits and budgets are trusted from memory (a change elsewhere arrives within it). */
+      limitsCacheTtlMs: z.coerce.number().int().min(0).max(300_000).default(5_000),
+      /** How old a budget's spend (read from the usage ledger) may get before it is read again. */
+      budgetRefreshMs: z.coerce.number().int().min(500).max(300_000).default(5_000),
     })
     .prefault({}),
   /** The `/v1` gateway (docs/gateway.md). */
@@ -399,6 +403,14 @@ export const environmentVariables = {
   ENSEMBLE_ADMIN_KEY: {
     path: 'auth.adminKey',
     fix: '32-256 random letters, digits or ._~+/- from a secret store (openssl rand -base64 32), or unset it to have one generated at first start',
+  },
+  LIMITS_CACHE_TTL_MS: {
+    path: 'auth.limitsCacheTtlMs',
+    fix: 'milliseconds between 0 and 300000, e.g. 5000',
+  },
+  BUDGET_REFRESH_MS: {
+    path: 'auth.budgetRefreshMs',
+    fix: 'milliseconds between 500 and 300000, e.g. 5000',
   },
   API_KEY_CACHE_TTL_MS: {
     path: 'auth.keyCacheTtlMs',

@@ -17,6 +17,8 @@ export const errorCatalogue = {
   unsupported_media_type: { httpStatus: 415, retryable: false, type: 'invalid_request_error' },
   headers_too_large: { httpStatus: 431, retryable: false, type: 'invalid_request_error' },
   rate_limited: { httpStatus: 429, retryable: true, type: 'rate_limit_error' },
+  /** A spend budget is used up for its period (OpenAI calls this `insufficient_quota`). */
+  budget_exceeded: { httpStatus: 429, retryable: false, type: 'insufficient_quota' },
   internal_error: { httpStatus: 500, retryable: false, type: 'server_error' },
   upstream_error: { httpStatus: 502, retryable: true, type: 'server_error' },
   /** A model provider refused Ensemble's credential for it (401/403 upstream): fix the credential. */

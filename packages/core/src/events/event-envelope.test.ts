@@ -21,6 +21,6 @@ describe('event envelope', () => {
 
   it('uses valid Kafka topic names', () => {
     for (const topic of allTopics) assert.match(topic, topicNamePattern);
-    assert.equal(allTopics.length, 9);
+    assert.equal(allTopics.length, 10);
   });
 });

@@ -11,6 +11,8 @@ export const topics = {
   usageDlq: 'ensemble.usage.dlq',
   modelsLifecycle: 'ensemble.models.lifecycle',
   documents: 'ensemble.documents',
+  /** Security events: budget warnings (`security/budget.warned`), audit entries. */
+  security: 'ensemble.security',
 } as const;
 
 export type TopicName = (typeof topics)[keyof typeof topics];

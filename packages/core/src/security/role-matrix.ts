@@ -40,6 +40,8 @@ export const roleRules: readonly RoleRule[] = [
   { method: 'GET', url: '/api/limits', access: 'admin', why: 'rate limits and budgets' },
   { method: 'PUT', url: '/api/limits', access: 'admin', why: 'rate limits and budgets' },
   { method: 'DELETE', url: '/api/limits', access: 'admin', why: 'rate limits and budgets' },
+  { method: 'PUT', url: '/api/limits/keys/:id', access: 'admin', why: 'rate limits and budgets' },
+  { method: 'DELETE', url: '/api/limits/keys/:id', access: 'admin', why: 'rate limits and budgets' },
 ];
 
 const byRoute = new Map(roleRules.map((rule) => [`${rule.method} ${rule.url}`, rule]));
