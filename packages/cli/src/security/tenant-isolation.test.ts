@@ -13,6 +13,7 @@ interface Secrets {
   fileId: string;
   batchId: string;
   artifact: string;
+  collection: string;
 }
 
 // Tenant isolation, attacked over HTTP: every documented route, called with project A's strongest key
@@ -42,6 +43,7 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
       name: 'bsecret-route',
       policy: { strategy: 'single', target: 'bsecret/model' },
     });
+    await must('collection', 'POST', '/api/collections', { name: 'bsecret-docs', dimension: 3, metric: 'cosine' });
     const job = await must('job', 'POST', '/api/jobs', {
       type: 'batch-inference',
       model: 'bsecret/model',
@@ -82,6 +84,7 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
       fileId: file.id,
       batchId: batch.id,
       artifact: createHash('sha256').update(bytes).digest('hex'),
+      collection: 'bsecret-docs',
     };
   });
   after(() => harness?.close());
@@ -98,6 +101,7 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
     if (path.startsWith('/api/projects')) return things === b ? 'team-b' : 'team-ghost';
     if (path.startsWith('/api/credentials')) return things.credential;
     if (path.startsWith('/api/routes')) return encodeURIComponent(things.route);
+    if (path.startsWith('/api/collections')) return things.collection;
     return encodeURIComponent(things.model);
   };
 
@@ -111,6 +115,7 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
     fileId: `${secrets.fileId.slice(0, -4)}ZZZZ`,
     batchId: `${secrets.batchId.slice(0, -4)}ZZZZ`,
     artifact: '0'.repeat(64),
+    collection: 'ghost-docs',
   });
 
   /** B's identifiers in an answer, other than those the request itself carried. */
@@ -233,6 +238,9 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
 /** A plausible body for a write, naming B's things where a body names anything. */
 function bodyFor(path: string): unknown {
   if (path === '/api/limits/keys/{id}') return { requestsPerMinute: 1 };
+  if (path.endsWith('/vectors')) return { vectors: [{ id: 'v', values: [1, 0, 0] }] };
+  if (path.endsWith('/vectors/delete')) return { ids: ['v'] };
+  if (path.endsWith('/search')) return { vector: [1, 0, 0], topK: 1 };
   if (path === '/api/models/{name}') return { description: 'x' };
   if (path === '/api/routes/{name}') return { currentVersion: 1 };
   if (path === '/api/routes/{name}/versions') return { policy: 'bsecret/model' };
