@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -206,6 +206,221 @@ describe('the console in a browser', { timeout: 600_000 }, () => {
       await page.getByRole('button', { name: 'Move alias' }).click();
       await page.getByRole('table', { name: 'Versions' }).getByText('prod').waitFor();
       assert.deepEqual(((await api('/api/models/team/echo')) as { aliases: unknown }).aliases, { prod: 1 });
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('creates a key whose secret is shown once, and revokes it', async () => {
+    const { context, page, problems } = await openPage(browser);
+    try {
+      await signIn(page, ensemble.url, String(ensemble.adminKey));
+      await page.keyboard.press('g');
+      await page.keyboard.press('k');
+      await page.getByRole('heading', { name: 'API keys' }).waitFor();
+      await page.getByLabel('Name').fill('billing-service');
+      await page.getByLabel('Allowed models (comma-separated)').fill('local/smollm2-135m-instruct');
+      await page.getByRole('button', { name: 'Create key' }).click();
+      const secret = ((await page.getByTestId('new-secret').textContent()) ?? '').trim();
+      assert.match(secret, /^ens_[A-Za-z0-9]{43}$/);
+      const row = page.getByRole('row').filter({ hasText: 'billing-service' });
+      await row.getByText(`${secret.slice(0, 8)}…`).waitFor();
+      await page.screenshot({ path: join(screenshots, 'keys-created.png'), fullPage: true });
+
+      // The key works, and once dismissed its secret is nowhere in the page, nor after a reload.
+      const models = await fetch(`${ensemble.url}/api/models?limit=1`, {
+        headers: { authorization: `Bearer ${secret}` },
+      });
+      assert.equal(models.status, 200);
+      await page.getByRole('button', { name: 'I have saved it' }).click();
+      assert.equal((await page.content()).includes(secret), false);
+      await page.reload();
+      await row.waitFor();
+      assert.equal((await page.content()).includes(secret), false);
+
+      await row.getByRole('button', { name: 'Revoke billing-service' }).click();
+      await row.getByRole('button', { name: 'Confirm revoking billing-service' }).click();
+      await row.getByText('revoked').waitFor();
+      const refused = await fetch(`${ensemble.url}/api/models?limit=1`, {
+        headers: { authorization: `Bearer ${secret}` },
+      });
+      assert.equal(refused.status, 401);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('submits a JSONL job, shows its progress live to completion, and downloads the results', async () => {
+    const { context, page, problems } = await openPage(browser);
+    try {
+      await signIn(page, ensemble.url, String(ensemble.adminKey));
+      await page.goto(`${ensemble.url}/jobs`);
+      await page.getByText('No jobs yet').waitFor();
+      const lines = Array.from({ length: 300 }, (_, index) =>
+        JSON.stringify({ customId: `t${index}`, text: `text number ${index}` }),
+      );
+      await page.getByLabel('Model').selectOption('local/all-minilm-l6-v2');
+      await page
+        .getByLabel('Input (JSON Lines)')
+        .setInputFiles({ name: 'texts.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(lines.join('\n')) });
+      await page.getByRole('button', { name: 'Upload and submit' }).click();
+      await page.getByRole('heading', { name: /^job_/ }).waitFor();
+      const events = page.getByRole('list', { name: 'Job events' });
+      await events.getByText('job.completed').waitFor({ timeout: 120_000 });
+      const seen = await events.getByRole('listitem').allTextContents();
+      assert.ok(
+        seen.some((event) => event.startsWith('job.progressed')),
+        seen.join('\n'),
+      );
+      assert.equal(await page.getByRole('progressbar', { name: 'Items done' }).getAttribute('aria-valuenow'), '300');
+      await page.getByText('completed', { exact: true }).first().waitFor();
+      await page.screenshot({ path: join(screenshots, 'job.png'), fullPage: true });
+
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('button', { name: 'Download results' }).click(),
+      ]);
+      const path = await download.path();
+      const results = (await readFile(path, 'utf8')).trim().split('\n');
+      assert.equal(results.length, 300);
+      assert.equal((JSON.parse(results[299] as string) as { customId: string }).customId, 't299');
+
+      await page.goto(`${ensemble.url}/jobs`);
+      await page.getByRole('table', { name: 'Jobs' }).getByText('completed').waitFor();
+      await page.screenshot({ path: join(screenshots, 'jobs.png'), fullPage: true });
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('shows usage by model and the request log, and exports it as CSV', async () => {
+    const { context, page, problems } = await openPage(browser);
+    try {
+      await signIn(page, ensemble.url, String(ensemble.adminKey));
+      await page.goto(`${ensemble.url}/usage`);
+      await page
+        .getByRole('table', { name: 'Usage by model' })
+        .getByText('local/smollm2-135m-instruct@1')
+        .waitFor({ timeout: 30_000 });
+      const log = page.getByRole('table', { name: 'Request log' });
+      await log.getByText('chat-default').first().waitFor();
+      await log.getByRole('button').first().click();
+      await page.getByText('requestId', { exact: true }).waitFor();
+      await page.screenshot({ path: join(screenshots, 'usage.png'), fullPage: true });
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('button', { name: 'Export CSV' }).click(),
+      ]);
+      const csv = await readFile(await download.path(), 'utf8');
+      assert.match(csv, /^ts,requestId,projectId,keyId,endpoint,requested,/);
+      assert.match(csv, /chat-default/);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('draws a route as a tree and saves an edited policy as a new version', async () => {
+    const { context, page, problems } = await openPage(browser);
+    try {
+      await signIn(page, ensemble.url, String(ensemble.adminKey));
+      await page.goto(`${ensemble.url}/routes`);
+      await page.getByRole('table', { name: 'Routes' }).getByRole('link', { name: 'chat-default' }).click();
+      await page.getByRole('list', { name: 'Policy tree' }).getByText('local/smollm2-135m-instruct').waitFor();
+      const editor = page.getByLabel('Policy (JSON)');
+      await editor.fill('{"strategy": "fallback", ');
+      assert.match((await page.getByRole('alert').first().textContent()) ?? '', /Not valid JSON/);
+      await editor.fill(
+        JSON.stringify({
+          strategy: 'fallback',
+          timeoutMs: 30000,
+          targets: ['local/smollm2-135m-instruct', 'local/nope'],
+        }),
+      );
+      await page.getByRole('button', { name: 'Save as a new version' }).click();
+      assert.match((await page.getByRole('alert').first().textContent()) ?? '', /local\/nope/);
+      await editor.fill(
+        JSON.stringify({
+          strategy: 'fallback',
+          timeoutMs: 30000,
+          targets: ['local/smollm2-135m-instruct', 'team/echo'],
+        }),
+      );
+      await page.getByRole('button', { name: 'Save as a new version' }).click();
+      await page.getByRole('heading', { name: 'Policy — v2' }).waitFor();
+      const tree = page.getByRole('list', { name: 'Policy tree' });
+      await tree.getByText('fallback').waitFor();
+      await tree.getByText('team/echo').waitFor();
+      await page.screenshot({ path: join(screenshots, 'route.png'), fullPage: true });
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("shows the API's message on every page when a call fails, and a banner when offline", async () => {
+    const { context, page } = await openPage(browser);
+    try {
+      await signIn(page, ensemble.url, String(ensemble.adminKey));
+      // The API fails for every page (injected in the browser's network layer): each shows the API's own message.
+      await page.route(/\/(api|v1)\//, (route) =>
+        route.fulfill({
+          status: 503,
+          contentType: 'application/json',
+          body: JSON.stringify({
+            error: {
+              message: 'PostgreSQL is unavailable (injected)',
+              type: 'server_error',
+              param: null,
+              code: 'dependency_unavailable',
+              request_id: 'req-1',
+            },
+          }),
+        }),
+      );
+      for (const path of [
+        '/',
+        '/models',
+        '/models/local/all-minilm-l6-v2',
+        '/playground',
+        '/routes',
+        '/routes/chat-default',
+        '/jobs',
+        '/usage',
+        '/keys',
+      ]) {
+        await page.goto(`${ensemble.url}${path}`);
+        const alert = page.getByRole('alert').filter({ hasText: 'PostgreSQL is unavailable (injected)' }).first();
+        await alert.waitFor({ timeout: 15_000 }).catch(() => {
+          throw new Error(`${path} showed no error state`);
+        });
+        if (path === '/models') await page.screenshot({ path: join(screenshots, 'error-state.png') });
+      }
+      await page.unroute(/\/(api|v1)\//);
+      await page.goto(`${ensemble.url}/models`);
+      await page.getByRole('table', { name: 'Models' }).waitFor();
+      await context.setOffline(true);
+      await page.getByText('You are offline').waitFor();
+      await context.setOffline(false);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('fits a tablet: the navigation becomes a top bar and pages keep working', async () => {
+    const { context, page, problems } = await openPage(browser, { width: 820, height: 1180 });
+    try {
+      await signIn(page, ensemble.url, String(ensemble.adminKey));
+      await page.goto(`${ensemble.url}/models`);
+      await page.getByRole('table', { name: 'Models' }).waitFor();
+      const overflow = await page.evaluate(
+        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+      );
+      assert.equal(overflow, 0, 'no horizontal scrolling of the page');
+      await page.screenshot({ path: join(screenshots, 'tablet-models.png') });
       assert.deepEqual(problems, []);
     } finally {
       await context.close();

@@ -1,9 +1,14 @@
 import type { ComponentType } from 'react';
+import { JobDetailPage } from './routes/jobs/job-detail-page.tsx';
+import { JobsListPage } from './routes/jobs/jobs-list-page.tsx';
+import { KeysPage } from './routes/keys/keys-page.tsx';
 import { ModelDetailPage } from './routes/models/model-detail-page.tsx';
 import { ModelsListPage } from './routes/models/models-list-page.tsx';
 import { RegisterModelPage } from './routes/models/register-model-page.tsx';
 import { OverviewPage } from './routes/overview/overview-page.tsx';
 import { PlaygroundPage } from './routes/playground/playground-page.tsx';
+import { NewRoutePage, RouteDetailPage, RoutesPage } from './routes/routes/routes-page.tsx';
+import { UsagePage } from './routes/usage/usage-page.tsx';
 
 /** The console's pages: the path pattern, the navigation entry, and the shortcut key after `g`. */
 export interface PageRoute {
@@ -19,4 +24,11 @@ export const pageRoutes: PageRoute[] = [
   { pattern: '/models/new', page: RegisterModelPage },
   { pattern: '/models/:name*', page: ModelDetailPage },
   { pattern: '/playground', page: PlaygroundPage, nav: { label: 'Playground', key: 'p' } },
+  { pattern: '/routes', page: RoutesPage, nav: { label: 'Routes', key: 'r' } },
+  { pattern: '/routes/new', page: NewRoutePage },
+  { pattern: '/routes/:name*', page: RouteDetailPage },
+  { pattern: '/jobs', page: JobsListPage, nav: { label: 'Jobs', key: 'j' } },
+  { pattern: '/jobs/:id', page: JobDetailPage },
+  { pattern: '/usage', page: UsagePage, nav: { label: 'Usage & logs', key: 'u' } },
+  { pattern: '/keys', page: KeysPage, nav: { label: 'Keys', key: 'k' } },
 ];

@@ -1,5 +1,6 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, query } from '../lib/api-client.ts';
+import { api, apiResponse, query } from '../lib/api-client.ts';
+import { readSse } from '../lib/sse.ts';
 import { queryKeys } from './query-keys.ts';
 import type { Job, Page } from './types.ts';
 
@@ -43,11 +44,59 @@ export function useSubmitJob() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: async ({ file, model, type }: { file: File; model: string; type: 'batch-inference' | 'embed' }) => {
-      const form = new FormData();
-      form.append('file', file, file.name);
-      const artifact = await api<{ sha256: string }>('/api/artifacts', { method: 'POST', body: form });
+      // The file's bytes as they are (the artifact store keeps them by digest); the API checks every line.
+      const artifact = await api<{ sha256: string }>('/api/artifacts', {
+        method: 'POST',
+        body: file,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
       return api<Job>('/api/jobs', { method: 'POST', body: { type, model, inputFile: artifact.sha256 } });
     },
     onSuccess: () => client.invalidateQueries({ queryKey: queryKeys.jobs.all }),
   });
+}
+
+export interface JobEvent {
+  seq: number;
+  type: string;
+  at: string;
+  status: string;
+  counts: { total: number; succeeded: number; failed: number };
+  usage?: { inputTokens: number; outputTokens: number; costUsd: number | null };
+}
+
+/** Follows `/api/jobs/{id}/events` (SSE over fetch: EventSource sends no Authorization header). */
+export async function followJobEvents(
+  id: string,
+  { signal, after, onEvent }: { signal: AbortSignal; after?: number; onEvent: (event: JobEvent) => void },
+): Promise<void> {
+  const response = await apiResponse(`/api/jobs/${encodeURIComponent(id)}/events${after ? `?after=${after}` : ''}`, {
+    signal,
+  });
+  for await (const event of readSse(response)) {
+    const data = JSON.parse(event.data) as Omit<JobEvent, 'type'>;
+    onEvent({ ...data, type: event.event });
+  }
+}
+
+export interface JobResultLine {
+  index: number;
+  customId: string | null;
+  status: 'succeeded' | 'failed';
+  error: { code?: string; message?: string } | string | null;
+  attempts: number;
+  durationMs: number | null;
+}
+
+export async function fetchJobResults(
+  id: string,
+  status?: 'failed',
+): Promise<{ text: string; lines: JobResultLine[] }> {
+  const response = await apiResponse(`/api/jobs/${encodeURIComponent(id)}/results${status ? `?status=${status}` : ''}`);
+  const text = await response.text();
+  const lines = text
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line) as JobResultLine);
+  return { text, lines };
 }
