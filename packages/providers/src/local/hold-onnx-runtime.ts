@@ -1,3 +1,5 @@
+import { oneNativeLoadAtATime } from './native-load-gate.ts';
+
 let held: Promise<unknown> | undefined;
 
 /**
@@ -7,6 +9,6 @@ let held: Promise<unknown> | undefined;
  * deploy, or a replica restarted after the last one died, would fail. Costs no session and no model.
  */
 export function holdOnnxRuntime(): Promise<unknown> {
-  held ??= import('onnxruntime-node');
+  held ??= oneNativeLoadAtATime(() => import('onnxruntime-node'));
   return held;
 }

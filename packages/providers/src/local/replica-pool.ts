@@ -1,5 +1,6 @@
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { EnsembleError, type Logger } from '@ensemble/core';
+import { oneNativeLoadAtATime } from './native-load-gate.ts';
 import type { FromReplica, ToReplica } from './worker-protocol.ts';
 
 export interface ReplicaPoolOptions {
@@ -202,7 +203,12 @@ export class ReplicaPool {
     settle(call, reason instanceof Error ? reason : new Error('aborted'));
   }
 
+  /** Starts replica `index`; it loads once the replicas loading before it (in any pool) are done. */
   private spawn(index: number): Promise<void> {
+    return oneNativeLoadAtATime(() => (this.closed ? Promise.resolve() : this.startReplica(index)));
+  }
+
+  private startReplica(index: number): Promise<void> {
     const worker = new Worker(this.options.entry, {
       workerData: this.options.workerData,
       ...(this.options.resourceLimits === undefined ? {} : { resourceLimits: this.options.resourceLimits }),
