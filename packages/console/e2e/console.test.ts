@@ -361,6 +361,53 @@ describe('the console in a browser', { timeout: 600_000 }, () => {
     }
   });
 
+  it('creates a collection, ingests a file with progress, and searches it', async () => {
+    const { context, page, problems } = await openPage(browser);
+    try {
+      await signIn(page, ensemble.url, String(ensemble.adminKey));
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Collections' }).click();
+      await page.getByText('No collections yet').waitFor();
+      await page.getByLabel('Name').fill('handbook');
+      await page.getByLabel('Embedding model').selectOption('local/all-minilm-l6-v2');
+      await page.getByRole('button', { name: 'Create', exact: true }).click();
+      await page.getByRole('heading', { name: 'handbook' }).waitFor();
+      const handbook = [
+        'To bake sourdough bread you need a starter, flour, water and salt. Let the dough rise overnight.',
+        'Our office opens at nine. Visitors sign in at the front desk and wear a badge.',
+        'Expenses are refunded within thirty days when the receipt is attached to the claim.',
+        ...Array.from(
+          { length: 60 },
+          (_, index) => `Policy note ${index}: keep the archive tidy and label every box with its year.`,
+        ),
+      ].join('\n\n');
+      await page
+        .getByLabel('Text, Markdown or JSON Lines files')
+        .setInputFiles({ name: 'handbook.md', mimeType: 'text/markdown', buffer: Buffer.from(handbook) });
+      await page.getByRole('button', { name: 'Ingest' }).click();
+      const bar = page.getByRole('progressbar', { name: 'Chunks stored' });
+      await page.waitForFunction(
+        `(() => { const bar = document.querySelector('[aria-label="Chunks stored"]'); return bar && bar.getAttribute('aria-valuenow') === bar.getAttribute('aria-valuemax'); })()`,
+        undefined,
+        { timeout: 60_000 },
+      );
+      const total = Number(await bar.getAttribute('aria-valuemax'));
+      assert.ok(total >= 5, `chunks: ${total}`);
+      await page.getByLabel('Query').fill('how do I make bread?');
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      const first = page.getByRole('table', { name: 'Matches' }).getByRole('row').nth(1);
+      await first.waitFor();
+      assert.match((await first.textContent()) ?? '', /sourdough/);
+      await page.screenshot({ path: join(screenshots, 'collection.png'), fullPage: true });
+      // A filter the API refuses shows its message.
+      await page.getByLabel('Metadata filter (JSON, optional)').fill('{"source": {"$regex": "x"}}');
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      assert.match((await page.getByRole('alert').first().textContent()) ?? '', /\$regex/);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("shows the API's message on every page when a call fails, and a banner when offline", async () => {
     const { context, page } = await openPage(browser);
     try {

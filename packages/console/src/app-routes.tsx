@@ -1,4 +1,5 @@
 import type { ComponentType } from 'react';
+import { CollectionDetailPage, CollectionsPage } from './routes/collections/collections-page.tsx';
 import { JobDetailPage } from './routes/jobs/job-detail-page.tsx';
 import { JobsListPage } from './routes/jobs/jobs-list-page.tsx';
 import { KeysPage } from './routes/keys/keys-page.tsx';
@@ -29,6 +30,8 @@ export const pageRoutes: PageRoute[] = [
   { pattern: '/routes/:name*', page: RouteDetailPage },
   { pattern: '/jobs', page: JobsListPage, nav: { label: 'Jobs', key: 'j' } },
   { pattern: '/jobs/:id', page: JobDetailPage },
+  { pattern: '/collections', page: CollectionsPage, nav: { label: 'Collections', key: 'c' } },
+  { pattern: '/collections/:name', page: CollectionDetailPage },
   { pattern: '/usage', page: UsagePage, nav: { label: 'Usage & logs', key: 'u' } },
   { pattern: '/keys', page: KeysPage, nav: { label: 'Keys', key: 'k' } },
 ];

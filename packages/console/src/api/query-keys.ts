@@ -34,6 +34,11 @@ export const queryKeys = {
     summary: (filters: Filters) => ['usage', 'summary', filters] as const,
     records: (filters: Filters) => ['usage', 'records', filters] as const,
   },
+  collections: {
+    all: ['collections'] as const,
+    list: () => ['collections', 'list'] as const,
+    detail: (name: string) => ['collections', 'detail', name] as const,
+  },
   keys: {
     all: ['keys'] as const,
     list: () => ['keys', 'list'] as const,
