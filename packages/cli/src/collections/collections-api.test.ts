@@ -5,6 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { LangChainDocumentChunker } from '@ensemble/adapters/documents';
+import { makePdf } from '@ensemble/adapters/documents/testing';
 import { PineconeVectorStore } from '@ensemble/adapters/pinecone';
 import { PostgresCollectionRepository } from '@ensemble/adapters/postgres';
 import { EmbeddedVectorStore } from '@ensemble/adapters/vectors';
@@ -99,7 +101,10 @@ describe('/api/collections', { timeout: 600_000 }, () => {
       logger: createLogger({ level: 'silent' }),
       authenticator: registry.keys.store,
       checks: [],
-      modules: [collectionsModule({ collections }), pineconeModule({ collections })],
+      modules: [
+        collectionsModule({ collections, chunker: new LangChainDocumentChunker() }),
+        pineconeModule({ collections }),
+      ],
     });
     url = await app.listen({ port: 0, host: '127.0.0.1' });
   });
@@ -273,5 +278,90 @@ describe('/api/collections', { timeout: 600_000 }, () => {
     assert.equal((await withPinecone.stats(created)).totalVectorCount, 5);
     await withPinecone.delete('default', 'remote-docs');
     await assert.rejects(collections.get('default', 'default-remote-docs'), /does not exist/);
+  });
+
+  it('ingests Markdown and PDF documents, finds the right chunk first, replaces and deletes documents', async () => {
+    assert.equal(
+      (await call('POST', '/api/collections', { name: 'manuals', embeddingModel: `${embeddingModel}@1` })).status,
+      201,
+    );
+    const markdown = [
+      '# Espresso machine',
+      '',
+      '## Descaling',
+      '',
+      'Every three months, run a descaling solution through the boiler to remove limescale.',
+      '',
+      '## Grinding',
+      '',
+      'Grind the coffee beans finely, just before brewing, for the best crema.',
+      '',
+      '## Warranty',
+      '',
+      'The warranty covers the pump and heating element for two years.',
+    ].join('\n');
+    const md = await call('POST', '/api/collections/manuals/documents', {
+      id: 'espresso',
+      source: 'espresso.md',
+      type: 'text/markdown',
+      text: markdown,
+      chunkSize: 120,
+      chunkOverlap: 0,
+    });
+    assert.equal(md.status, 200, JSON.stringify(md.body));
+    assert.ok(md.body.chunks >= 3);
+    const pdf = await makePdf([
+      ['Bicycle maintenance guide.', 'Chapter one: tyres.'],
+      ['To fix a puncture, remove the inner tube and patch the hole.'],
+      ['Lubricate the chain every few hundred kilometres.'],
+    ]);
+    const fromPdf = await call('POST', '/api/collections/manuals/documents', {
+      id: 'bicycle',
+      source: 'bicycle.pdf',
+      type: 'application/pdf',
+      base64: Buffer.from(pdf).toString('base64'),
+      chunkSize: 200,
+      chunkOverlap: 0,
+    });
+    assert.equal(fromPdf.status, 200, JSON.stringify(fromPdf.body));
+    assert.equal(fromPdf.body.chunks, 3);
+
+    const search = async (text: string) =>
+      (await call('POST', '/api/collections/manuals/search', { text, topK: 3 })).body.matches as {
+        id: string;
+        metadata: Record<string, unknown>;
+      }[];
+    const [limescale] = await search('how do I remove limescale from the machine?');
+    assert.match(String(limescale?.metadata.text), /descaling/);
+    assert.equal(limescale?.metadata.documentId, 'espresso');
+    assert.equal(limescale?.metadata.source, 'espresso.md');
+    const [puncture] = await search('how do I fix a puncture in the inner tube?');
+    assert.equal(puncture?.id, 'bicycle#1');
+    assert.equal(puncture?.metadata.position, 1);
+
+    // Re-ingesting replaces the document's chunks; deleting it removes them.
+    const again = await call('POST', '/api/collections/manuals/documents', {
+      id: 'espresso',
+      type: 'text/plain',
+      text: 'This machine was recalled; do not use it.',
+    });
+    assert.equal(again.body.chunks, 1);
+    assert.equal(again.body.removed, md.body.chunks - 1);
+    assert.equal((await call('GET', '/api/collections/manuals')).body.vectorCount, 4);
+    const removed = await call('DELETE', '/api/collections/manuals/documents/bicycle');
+    assert.deepEqual(removed.body, { documentId: 'bicycle', removed: 3 });
+    assert.equal((await call('GET', '/api/collections/manuals')).body.vectorCount, 1);
+
+    const bad = [
+      [{ id: 'x', type: 'application/msword', text: 'x' }, /type/],
+      [{ id: 'x', type: 'application/pdf', base64: Buffer.from('not a pdf').toString('base64') }, /not a PDF/],
+      [{ id: 'x#1', type: 'text/plain', text: 'x' }, /'#'/],
+      [{ id: 'x', type: 'text/plain', text: 'x', chunkSize: 100, chunkOverlap: 100 }, /chunkOverlap/],
+    ] as const;
+    for (const [payload, message] of bad) {
+      const answer = await call('POST', '/api/collections/manuals/documents', payload);
+      assert.equal(answer.status, 400, JSON.stringify(answer.body));
+      assert.match(answer.body.error.message, message);
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { LangChainDocumentChunker } from '@ensemble/adapters/documents';
 import {
   PostgresArtifactOwners,
   PostgresBatchFileRepository,
@@ -90,6 +91,8 @@ export function serverModules(
       limits: { maxItems: uploads.config.jobs.maxItems, maxItemBytes: uploads.config.jobs.maxItemBytes },
       uploadLimitBytes: uploads.config.server.uploadLimitBytes,
     }),
-    ...(collections === undefined ? [] : [collectionsModule({ collections }), pineconeModule({ collections })]),
+    ...(collections === undefined
+      ? []
+      : [collectionsModule({ collections, chunker: new LangChainDocumentChunker() }), pineconeModule({ collections })]),
   ];
 }

@@ -1,4 +1,4 @@
-import { collectionNameSchema, newCollectionSchema, vectorLimits } from '@ensemble/core';
+import { collectionNameSchema, documentTypes, newCollectionSchema, vectorLimits } from '@ensemble/core';
 import { z } from 'zod';
 
 export const metadataValueSchema = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
@@ -111,3 +111,33 @@ export const deleteVectorsBodySchema = z
     path: ['ids'],
   })
   .meta({ id: 'CollectionDeleteVectors' });
+
+export const ingestBodySchema = z
+  .strictObject({
+    /** Re-ingesting the same id replaces the document's chunks. */
+    id: z
+      .string()
+      .min(1)
+      .max(400)
+      .regex(/^[^#]+$/, "must not contain '#'"),
+    source: z.string().max(2_000).optional(),
+    type: z.enum(documentTypes),
+    /** The document as text (text, Markdown, HTML), or its bytes in base64 (any type; PDF needs this). */
+    text: z.string().min(1).optional(),
+    base64: z.base64().min(1).optional(),
+    chunkSize: z.number().int().min(50).max(20_000).default(1_000),
+    chunkOverlap: z.number().int().min(0).max(10_000).default(200),
+    namespace: z.string().max(512).optional(),
+  })
+  .refine((body) => (body.text === undefined) !== (body.base64 === undefined), {
+    message: 'send exactly one of text and base64',
+    path: ['text'],
+  })
+  .meta({ id: 'CollectionDocument' });
+
+export const ingestResultSchema = z
+  .object({ documentId: z.string(), chunks: z.number(), removed: z.number() })
+  .meta({ id: 'CollectionIngestResult' });
+
+export const documentParamsSchema = z.strictObject({ name: collectionNameSchema, id: z.string().min(1).max(400) });
+export const documentDeleteQuerySchema = z.strictObject({ namespace: z.string().max(512).optional() });

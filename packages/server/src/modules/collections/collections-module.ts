@@ -1,4 +1,11 @@
-import { type CollectionService, canonicalNamespace, type VectorDeletion } from '@ensemble/core';
+import {
+  type CollectionService,
+  canonicalNamespace,
+  type DocumentChunker,
+  deleteDocument,
+  ingestDocument,
+  type VectorDeletion,
+} from '@ensemble/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { openAiErrorBodySchema } from '../../errors/openai-error-body.ts';
@@ -8,6 +15,10 @@ import {
   collectionParamsSchema,
   collectionSchema,
   deleteVectorsBodySchema,
+  documentDeleteQuerySchema,
+  documentParamsSchema,
+  ingestBodySchema,
+  ingestResultSchema,
   listCollectionsQuerySchema,
   newCollectionBodySchema,
   searchBodySchema,
@@ -28,6 +39,8 @@ const tags = ['collections'];
 
 export interface CollectionsModuleOptions {
   collections: CollectionService;
+  /** Text out of documents and the splitters; without it there is no `/documents` route. */
+  chunker?: DocumentChunker;
 }
 
 /**
@@ -37,7 +50,7 @@ export interface CollectionsModuleOptions {
  * metadata filter and optional MMR.
  */
 export function collectionsModule(options: CollectionsModuleOptions): FastifyPluginAsyncZod {
-  const { collections } = options;
+  const { collections, chunker } = options;
   return async (app) => {
     app.get(
       '/api/collections',
@@ -183,5 +196,59 @@ export function collectionsModule(options: CollectionsModuleOptions): FastifyPlu
         return { matches, namespace: canonicalNamespace(body.namespace) };
       },
     );
+
+    if (chunker !== undefined) {
+      app.post(
+        '/api/collections/:name/documents',
+        {
+          schema: {
+            tags,
+            summary: 'Ingest a document: text, Markdown, HTML or PDF, split, embedded, upserted',
+            description:
+              'Chunks are `<id>#<position>` with metadata `documentId`, `source`, `position` and `text`; re-ingesting an id replaces its chunks (new ones written before old extras are removed).',
+            params: collectionParamsSchema,
+            body: ingestBodySchema,
+            response: { 200: ingestResultSchema, ...errors },
+          },
+        },
+        async (request) => {
+          const collection = await collections.get(request.principal.projectId, request.params.name);
+          const body = request.body;
+          const bytes =
+            body.base64 !== undefined ? Buffer.from(body.base64, 'base64') : Buffer.from(body.text as string, 'utf8');
+          return ingestDocument(
+            collections,
+            chunker,
+            collection,
+            {
+              id: body.id,
+              type: body.type,
+              bytes,
+              ...(body.source === undefined ? {} : { source: body.source }),
+              ...(body.namespace === undefined ? {} : { namespace: body.namespace }),
+            },
+            { chunkSize: body.chunkSize, chunkOverlap: body.chunkOverlap },
+          );
+        },
+      );
+
+      app.delete(
+        '/api/collections/:name/documents/:id',
+        {
+          schema: {
+            tags,
+            summary: "Delete a document's chunks",
+            params: documentParamsSchema,
+            querystring: documentDeleteQuerySchema,
+            response: { 200: z.object({ documentId: z.string(), removed: z.number() }), ...errors },
+          },
+        },
+        async (request) => {
+          const collection = await collections.get(request.principal.projectId, request.params.name);
+          const removed = await deleteDocument(collections, collection, request.params.id, request.query.namespace);
+          return { documentId: request.params.id, removed };
+        },
+      );
+    }
   };
 }

@@ -1,0 +1,1 @@
+export * from './langchain-document-chunker.ts';
