@@ -1,6 +1,7 @@
 import { EnsembleError } from '@ensemble/core';
 import { Command, Option } from 'commander';
 import { addKeysCommands } from './auth/keys-commands.ts';
+import { addIngestCommand } from './collections/ingest-command.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { startCommand } from './commands/start.ts';
 import { workerCommand } from './commands/worker.ts';
@@ -55,6 +56,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     });
 
   addJobsCommands(program);
+  addIngestCommand(program);
   addKeysCommands(program);
 
   try {

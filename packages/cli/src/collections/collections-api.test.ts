@@ -1,7 +1,7 @@
 // /api/collections end to end in one process: the real registry and PostgreSQL, the embedded vector
 // store, and the built-in local MiniLM embeddings (offline) embedding texts for upserts and searches.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,11 +21,13 @@ import {
   silentLogger,
 } from '@ensemble/core';
 import { buildApp, collectionsModule, createLogger, type EnsembleApp, pineconeModule } from '@ensemble/server';
+import { main } from '../main.ts';
 import { modelProviders } from '../model-runtime/model-providers.ts';
 import { registerBuiltInModels } from '../registry/register-built-in-models.ts';
 import { systemClock } from '../runtime/system-clock.ts';
 import { builtInArtifacts } from '../testing/built-in-artifacts.ts';
 import { openTestRegistry, type TestRegistry } from '../testing/test-registry.ts';
+import { documentTypeOf, ingestProgressLine } from './ingest-command.ts';
 
 const embeddingModel = 'local/all-minilm-l6-v2';
 
@@ -363,5 +365,50 @@ describe('/api/collections', { timeout: 600_000 }, () => {
       assert.equal(answer.status, 400, JSON.stringify(answer.body));
       assert.match(answer.body.error.message, message);
     }
+  });
+
+  it('ensemble ingest sends files as documents and reports each one', async () => {
+    assert.equal(
+      (await call('POST', '/api/collections', { name: 'notes', embeddingModel: `${embeddingModel}@1` })).status,
+      201,
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'ensemble-ingest-'));
+    await writeFile(join(dir, 'plants.md'), '# Plants\n\nWater the basil every morning and keep it in the sun.');
+    await writeFile(
+      join(dir, 'stars.pdf'),
+      await makePdf([['Neutron stars are the collapsed cores of massive stars.']]),
+    );
+    const printed: string[] = [];
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string) => {
+      printed.push(chunk);
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      await main([
+        'node',
+        'ensemble',
+        'ingest',
+        'notes',
+        join(dir, 'plants.md'),
+        join(dir, 'stars.pdf'),
+        '--url',
+        url,
+        '--api-key',
+        registry.keys.adminKey,
+      ]);
+    } finally {
+      process.stdout.write = write;
+      await rm(dir, { recursive: true, force: true });
+    }
+    assert.equal(process.exitCode ?? 0, 0);
+    assert.deepEqual(
+      printed.map((line) => JSON.parse(line).documentId),
+      ['plants.md', 'stars.pdf'],
+    );
+    const found = await call('POST', '/api/collections/notes/search', { text: 'collapsed stellar cores', topK: 1 });
+    assert.equal(found.body.matches[0].metadata.documentId, 'stars.pdf');
+    assert.throws(() => documentTypeOf('slides.pptx'), /unsupported file type/);
+    assert.equal(ingestProgressLine(1, 2, 5, 'x.md', 10), '[#####-----] 1/2 files, 5 chunks  x.md');
   });
 });

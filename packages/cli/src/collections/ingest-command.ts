@@ -1,0 +1,87 @@
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { EnsembleError } from '@ensemble/core';
+import type { Command } from 'commander';
+import { apiRequest, apiTarget } from '../jobs/jobs-api-client.ts';
+
+interface IngestOptions {
+  url?: string;
+  apiKey?: string;
+  chunkSize?: string;
+  chunkOverlap?: string;
+  namespace?: string;
+}
+
+const typesByExtension: Record<string, string> = {
+  '.txt': 'text/plain',
+  '.text': 'text/plain',
+  '.md': 'text/markdown',
+  '.markdown': 'text/markdown',
+  '.html': 'text/html',
+  '.htm': 'text/html',
+  '.pdf': 'application/pdf',
+};
+
+/** The document type of a file from its extension; others are refused before anything is sent. */
+export function documentTypeOf(path: string): string {
+  const type = typesByExtension[extname(path).toLowerCase()];
+  if (type === undefined) {
+    throw new EnsembleError(
+      'validation_failed',
+      `${path}: unsupported file type; ingest reads ${Object.keys(typesByExtension).join(' ')}`,
+    );
+  }
+  return type;
+}
+
+/** A progress bar line: `[#####-----] 3/10 files, 42 chunks  name.md`. */
+export function ingestProgressLine(done: number, total: number, chunks: number, current: string, width = 20): string {
+  const filled = total === 0 ? width : Math.round((done / total) * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} files, ${chunks} chunks  ${current}`;
+}
+
+/**
+ * `ensemble ingest <collection> <files…>`: each file becomes a document of the collection (its id is
+ * the file name, so ingesting it again replaces it), with a progress bar on stderr.
+ */
+export function addIngestCommand(program: Command): void {
+  program
+    .command('ingest <collection> <files...>')
+    .description('Ingest text, Markdown, HTML and PDF files into a collection (re-ingesting a file replaces it)')
+    .option('--url <url>', 'the Ensemble API (env ENSEMBLE_URL, default http://127.0.0.1:8080)')
+    .option('--api-key <key>', 'an API key (env ENSEMBLE_API_KEY, else <ENSEMBLE_HOME>/admin.key)')
+    .option('--chunk-size <chars>', 'characters per chunk', '1000')
+    .option('--chunk-overlap <chars>', 'characters shared by neighbouring chunks', '200')
+    .option('--namespace <name>', 'the namespace to write to')
+    .action(async (collection: string, files: string[], options: IngestOptions) => {
+      const types = files.map(documentTypeOf);
+      const target = await apiTarget(options);
+      const tty = process.stderr.isTTY === true;
+      let chunks = 0;
+      for (const [i, file] of files.entries()) {
+        const line = ingestProgressLine(i, files.length, chunks, basename(file));
+        process.stderr.write(tty ? `\r${line}` : `${line}\n`);
+        const bytes = await readFile(file);
+        const type = types[i] as string;
+        const response = await apiRequest(
+          target,
+          'POST',
+          `/api/collections/${encodeURIComponent(collection)}/documents`,
+          {
+            id: basename(file),
+            source: file,
+            type,
+            ...(type === 'application/pdf' ? { base64: bytes.toString('base64') } : { text: bytes.toString('utf8') }),
+            chunkSize: Number(options.chunkSize),
+            chunkOverlap: Number(options.chunkOverlap),
+            ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+          },
+        );
+        const result = (await response.json()) as { chunks: number };
+        chunks += result.chunks;
+        process.stdout.write(`${JSON.stringify({ file, documentId: basename(file), chunks: result.chunks })}\n`);
+      }
+      const done = ingestProgressLine(files.length, files.length, chunks, 'done');
+      process.stderr.write(tty ? `\r${done}\n` : `${done}\n`);
+    });
+}
