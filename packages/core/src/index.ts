@@ -1,3 +1,4 @@
+export * from './audit/index.ts';
 export * from './auth/index.ts';
 export * from './collections/index.ts';
 export * from './config/index.ts';

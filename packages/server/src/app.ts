@@ -1,4 +1,5 @@
 import {
+  type AuditLog,
   type Authenticator,
   type DependencyCheck,
   type EnsembleConfig,
@@ -18,6 +19,7 @@ import { lazyChildLogger } from './lazy-child-logger.ts';
 import type { LimitsEnforcer } from './limits/limits-enforcer.ts';
 import { createLogger } from './logger.ts';
 import { healthModule } from './modules/health/health-module.ts';
+import audit from './plugins/audit.ts';
 import authentication from './plugins/authentication.ts';
 import errorHandler from './plugins/error-handler.ts';
 import lifecycle from './plugins/lifecycle.ts';
@@ -45,6 +47,8 @@ export interface BuildAppOptions {
   authenticator: Authenticator;
   /** Rate limits and budgets per key and project (docs/security.md); omitted, nothing is limited. */
   limits?: LimitsEnforcer;
+  /** Where administrative changes are appended (docs/security.md); omitted, none are recorded. */
+  audit?: AuditLog;
   /** What `/readyz` checks: the database, the event bus. */
   checks: readonly DependencyCheck[];
   /** Domain modules, registered after the infrastructure, in order. */
@@ -117,6 +121,7 @@ export async function buildApp(options: BuildAppOptions): Promise<EnsembleApp> {
   await app.register(lifecycle);
   await app.register(authentication, { authenticator: options.authenticator });
   if (options.limits) await app.register(limits, { enforcer: options.limits });
+  if (options.audit) await app.register(audit, { log: options.audit });
   await app.register(openApi, { version });
   await app.register(scaleInProtection, { protection: options.scaleInProtection ?? noScaleInProtection });
   if (options.metrics) await app.register(metrics, options.metrics);

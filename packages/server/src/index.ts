@@ -13,6 +13,7 @@ export { LimitsEnforcer } from './limits/limits-enforcer.ts';
 export { listen } from './listen.ts';
 export { type CreateLoggerOptions, createLogger, redactedPaths, redactUrl } from './logger.ts';
 export { type ArtifactsModuleOptions, artifactsModule } from './modules/artifacts/artifacts-module.ts';
+export { auditModule } from './modules/audit/audit-module.ts';
 export { type BatchApiModuleOptions, batchApiModule } from './modules/batch-api/batch-api-module.ts';
 export { type CollectionsModuleOptions, collectionsModule } from './modules/collections/collections-module.ts';
 export { type ConsoleModuleOptions, consoleModule } from './modules/console/console-module.ts';

@@ -31,6 +31,24 @@ export interface DatabaseSchema {
   artifact_owners: ArtifactOwnersTable;
   limits: LimitsTable;
   budget_warnings: BudgetWarningsTable;
+  audit_log: AuditLogTable;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  at: CreatedAt;
+  project_id: string;
+  actor_key_id: string | null;
+  actor_role: string | null;
+  source_ip: string | null;
+  action: string;
+  resource_type: string;
+  resource_id: string | null;
+  route: string;
+  status: number;
+  request_id: string;
+  before: ColumnType<unknown, string | null, never>;
+  after: ColumnType<unknown, string | null, never>;
 }
 
 export interface LimitsTable {

@@ -11,6 +11,7 @@ export * from './name-cursor.ts';
 export * from './outbox-relay.ts';
 export * from './postgres-api-key-store.ts';
 export * from './postgres-artifact-owners.ts';
+export * from './postgres-audit-log.ts';
 export * from './postgres-batch-file-repository.ts';
 export { npmPostgresBinDir, postgresMajorVersion, systemPostgresBinDir } from './postgres-binaries.ts';
 export * from './postgres-collection-repository.ts';

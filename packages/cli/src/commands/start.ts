@@ -1,3 +1,4 @@
+import { PostgresAuditLog } from '@ensemble/adapters/postgres';
 import { HmacWebhookSigner } from '@ensemble/adapters/webhooks';
 import { EnsembleError } from '@ensemble/core';
 import {
@@ -84,6 +85,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
         logger,
         authenticator: keys,
         limits: limits.enforcer,
+        audit: new PostgresAuditLog(platform.database.db),
         checks: platform.checks,
         modules: [
           ...serverModules(

@@ -1,6 +1,7 @@
 import { LangChainDocumentChunker } from '@ensemble/adapters/documents';
 import {
   PostgresArtifactOwners,
+  PostgresAuditLog,
   PostgresBatchFileRepository,
   PostgresJobEventNotifier,
   PostgresJobRepository,
@@ -19,6 +20,7 @@ import {
 } from '@ensemble/core';
 import {
   artifactsModule,
+  auditModule,
   batchApiModule,
   collectionsModule,
   credentialsModule,
@@ -55,6 +57,7 @@ export function serverModules(
   return [
     projectsModule(new PostgresProjectRepository(platform.database.db)),
     keysModule(keys),
+    auditModule(new PostgresAuditLog(platform.database.db)),
     limitsModule(limits.store, limits.enforcer.cache),
     modelsModule(registry.models),
     routesModule(routes.repository),

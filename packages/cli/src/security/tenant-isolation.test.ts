@@ -101,7 +101,7 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
     if (path.startsWith('/api/projects')) return things === b ? 'team-b' : 'team-ghost';
     if (path.startsWith('/api/credentials')) return things.credential;
     if (path.startsWith('/api/routes')) return encodeURIComponent(things.route);
-    if (path.startsWith('/api/collections')) return things.collection;
+    if (path.startsWith('/api/collections') || path.startsWith('/pinecone')) return things.collection;
     return encodeURIComponent(things.model);
   };
 
@@ -156,7 +156,7 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
       const urlOf = (things: Secrets) =>
         operation.path.replaceAll(/\{(\w+)\}/g, (_, name: string) => valueFor(things, operation.path, name));
       const body = operation.method === 'GET' || operation.method === 'DELETE' ? undefined : bodyFor(operation.path);
-      const url = urlOf(b);
+      const url = `${urlOf(b)}${operation.path.endsWith('/vectors/fetch') ? '?ids=v' : ''}`;
       const answer = await harness.call(operation.method, url, a, body);
       if (answer.status >= 500) wrong.push(`${operation.method} ${url}: ${answer.status} ${answer.text}`);
       const leaked = leaks(answer.text, url);
@@ -168,7 +168,12 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
       named += 1;
       if (answer.status !== 404)
         wrong.push(`${operation.method} ${url}: ${answer.status}, expected 404: ${answer.text}`);
-      const control = await harness.call(operation.method, urlOf(ghost), a, body);
+      const control = await harness.call(
+        operation.method,
+        `${urlOf(ghost)}${operation.path.endsWith('/vectors/fetch') ? '?ids=v' : ''}`,
+        a,
+        body,
+      );
       const [seen, never] = [shapeOf(answer, b), shapeOf(control, ghost)];
       if (JSON.stringify(seen) !== JSON.stringify(never)) {
         wrong.push(
@@ -238,6 +243,9 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
 /** A plausible body for a write, naming B's things where a body names anything. */
 function bodyFor(path: string): unknown {
   if (path === '/api/limits/keys/{id}') return { requestsPerMinute: 1 };
+  if (path.endsWith('/vectors/upsert')) return { vectors: [{ id: 'v', values: [1, 0, 0] }] };
+  if (path.endsWith('/query')) return { vector: [1, 0, 0], topK: 1 };
+  if (path.endsWith('/vectors/update')) return { id: 'v', values: [1, 0, 0] };
   if (path.endsWith('/vectors')) return { vectors: [{ id: 'v', values: [1, 0, 0] }] };
   if (path.endsWith('/vectors/delete')) return { ids: ['v'] };
   if (path.endsWith('/search')) return { vector: [1, 0, 0], topK: 1 };

@@ -23,6 +23,8 @@ export interface Operation {
 
 export interface SecurityHarness {
   ensemble: EnsembleProcess;
+  /** The database the instances share, for checks the API cannot make. */
+  databaseUrl: string;
   /** Bearer headers of a key of each role in `default` (project A) and `team-b` (project B). */
   keys: Record<'a' | 'b', Record<ProjectRole, Record<string, string>>>;
   keyIds: Record<'a' | 'b', Record<ProjectRole, string>>;
@@ -54,6 +56,11 @@ export async function openSecurityHarness(
   const others: EnsembleProcess[] = [];
   const ensemble = await spawnInstance(0);
   const call = async (method: string, path: string, headers: Record<string, string>, body?: unknown) => {
+    // The Pinecone-compatible API takes the key as `Api-Key`, like Pinecone.
+    if (path.includes('/pinecone/') && headers.authorization !== undefined) {
+      const { authorization, ...rest } = headers;
+      headers = { ...rest, 'api-key': authorization.replace(/^Bearer /, '') };
+    }
     // A full URL reaches another instance; a path this one.
     const response = await fetch(path.startsWith('http') ? path : `${ensemble.url}${path}`, {
       method,
@@ -94,6 +101,7 @@ export async function openSecurityHarness(
     }
     return {
       ensemble,
+      databaseUrl: database.url,
       keys,
       keyIds,
       platform,

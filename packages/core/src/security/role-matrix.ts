@@ -40,6 +40,10 @@ export const roleRules: readonly RoleRule[] = [
   { method: 'GET', url: '/api/limits', access: 'admin', why: 'rate limits and budgets' },
   { method: 'PUT', url: '/api/limits', access: 'admin', why: 'rate limits and budgets' },
   { method: 'DELETE', url: '/api/limits', access: 'admin', why: 'rate limits and budgets' },
+  // Reads sent as POST (a query has a body): viewers may make them.
+  { method: 'POST', url: '/api/collections/:name/search', access: 'viewer', why: 'a read with a body' },
+  { method: 'POST', url: '/pinecone/data/:index/query', access: 'viewer', why: 'a read with a body' },
+  { method: 'POST', url: '/pinecone/data/:index/describe_index_stats', access: 'viewer', why: 'a read with a body' },
   { method: 'PUT', url: '/api/limits/keys/:id', access: 'admin', why: 'rate limits and budgets' },
   { method: 'DELETE', url: '/api/limits/keys/:id', access: 'admin', why: 'rate limits and budgets' },
 ];
