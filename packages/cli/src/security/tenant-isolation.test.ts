@@ -243,6 +243,7 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
 /** A plausible body for a write, naming B's things where a body names anything. */
 function bodyFor(path: string): unknown {
   if (path === '/api/limits/keys/{id}') return { requestsPerMinute: 1 };
+  if (path.endsWith('/documents')) return { id: 'd', type: 'text/plain', text: 'hello' };
   if (path.endsWith('/vectors/upsert')) return { vectors: [{ id: 'v', values: [1, 0, 0] }] };
   if (path.endsWith('/query')) return { vector: [1, 0, 0], topK: 1 };
   if (path.endsWith('/vectors/update')) return { id: 'v', values: [1, 0, 0] };

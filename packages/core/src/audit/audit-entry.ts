@@ -93,7 +93,7 @@ const usePatterns = [
   /^\/api\/jobs(\/|$)/,
   /^\/api\/runs(\/|$)/,
   /^\/api\/pipelines\/[^/]+(\/[^/]+)*\/run$/,
-  /^\/api\/collections\/[^/]+(\/[^/]+)*\/(vectors|vectors\/delete|search|records|query)$/,
+  /^\/api\/collections\/[^/]+(\/[^/]+)*\/(vectors|vectors\/delete|search|records|query|documents)$/,
   /^\/api\/artifacts$/,
 ];
 
