@@ -7,4 +7,5 @@ export * from './document-chunker.ts';
 export * from './ingest-document.ts';
 export * from './maximal-marginal-relevance.ts';
 export * from './runtime-text-embedder.ts';
+export * from './semantic-cache.ts';
 export * from './text-embedder.ts';
