@@ -26,7 +26,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     .option('-p, --port <port>', 'port to listen on (env PORT, default 8080)')
     .option('-H, --host <host>', 'interface to listen on (env HOST, default 127.0.0.1)')
     .option('--no-worker', 'do not run the job and event consumers in this process')
-    .action(async (options: { port?: string; host?: string; worker: boolean }) => {
+    .option('--examples', 'register the example pipelines (examples/pipelines) at start')
+    .action(async (options: { port?: string; host?: string; worker: boolean; examples?: boolean }) => {
       await startCommand({ ...program.opts<GlobalOptions>(), ...options });
     });
 

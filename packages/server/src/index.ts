@@ -39,8 +39,18 @@ export {
   openAiGatewayModule,
 } from './modules/openai-gateway/openai-gateway-module.ts';
 export { type PineconeModuleOptions, pineconeModule } from './modules/pinecone/pinecone-module.ts';
+export { AllowListPipelineHttp } from './modules/pipelines/allow-list-http.ts';
+export {
+  PipelineService,
+  type PipelineServiceOptions,
+  type StartedRun,
+  type StartRun,
+} from './modules/pipelines/pipeline-service.ts';
+export { type PipelinesModuleOptions, pipelinesModule } from './modules/pipelines/pipelines-module.ts';
+export { RuntimePipelineModels } from './modules/pipelines/runtime-pipeline-models.ts';
 export { projectsModule } from './modules/projects/projects-module.ts';
 export { routesModule } from './modules/routes/routes-module.ts';
+export { runsModule, stepTree } from './modules/runs/runs-module.ts';
 export {
   BufferedUsageRecorder,
   type BufferedUsageRecorderOptions,

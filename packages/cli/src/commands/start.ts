@@ -15,6 +15,7 @@ import { openCollections } from '../collections/open-collections.ts';
 import { loadConfig } from '../config/load-config.ts';
 import type { GlobalOptions } from '../main.ts';
 import { openModelRuntimes } from '../model-runtime/open-model-runtimes.ts';
+import { openPipelines } from '../pipelines/open-pipelines.ts';
 import { openRegistry } from '../registry/open-registry.ts';
 import { openRoutes } from '../routes/open-routes.ts';
 import { prepareConsole } from '../runtime/console-build.ts';
@@ -29,6 +30,7 @@ export interface StartOptions extends GlobalOptions {
   port?: string;
   host?: string;
   worker: boolean;
+  examples?: boolean;
 }
 
 /** `ensemble start`: the API server, and the worker in the same process unless `--no-worker`. */
@@ -37,6 +39,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
   if (options.port !== undefined) env.PORT = options.port;
   if (options.host !== undefined) env.HOST = options.host;
   if (!options.worker) env.ENSEMBLE_WORKER_IN_PROCESS = 'false';
+  if (options.examples === true) env.ENSEMBLE_EXAMPLES = 'true';
   const config = loadConfig({ env, ...(options.config ? { configPath: options.config } : {}) });
   const logger = createLogger({ level: config.log.level });
 
@@ -65,6 +68,17 @@ export async function startCommand(options: StartOptions): Promise<void> {
       // Routes: ensemble.yaml's reconciled once the models they target exist; the gateway's cached lookup.
       const routes = await openRoutes({ config, database: platform.database, logger });
       onClose(() => routes.close());
+      checkpoint();
+      // Pipelines: ensemble.yaml's (and the examples) reconciled; interrupted runs resumed in the background.
+      const pipelines = await openPipelines({
+        config,
+        database: platform.database,
+        logger,
+        runtimes: runtimes.manager,
+        models: registry.models,
+        usage: config.usage.ledger ? usage : undefined,
+      });
+      onClose(() => pipelines.close());
       checkpoint();
       // The web console at `/` (built here on a first start that `npm ci` did not prepare).
       const consoleRoot = await prepareConsole(logger);
@@ -98,6 +112,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
             routes,
             limits,
             collections.service,
+            pipelines,
           ),
           consoleModule({ root: consoleRoot }),
         ],

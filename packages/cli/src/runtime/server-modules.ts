@@ -36,6 +36,7 @@ import {
   routesModule,
   usageModule,
 } from '@ensemble/server';
+import type { Pipelines } from '../pipelines/open-pipelines.ts';
 import type { Registry } from '../registry/open-registry.ts';
 import type { Routes } from '../routes/open-routes.ts';
 import type { Limits } from './open-limits.ts';
@@ -52,6 +53,7 @@ export function serverModules(
   routes: Routes,
   limits: Limits,
   collections?: CollectionService,
+  pipelines?: Pipelines,
 ): EnsembleModule[] {
   const artifactOwners = new PostgresArtifactOwners(platform.database.db);
   return [
@@ -68,9 +70,11 @@ export function serverModules(
       models: registry.models,
       ...(uploads.config.usage.ledger ? { usage } : {}),
       routes: routes.lookup,
+      ...(pipelines === undefined ? {} : { pipelines: pipelines.service }),
       cache: { ttlMs: uploads.config.gateway.cacheTtlMs, maxBytes: uploads.config.gateway.cacheMaxBytes },
     }),
     usageModule(new PostgresUsageLedger(platform.database.db)),
+    ...(pipelines?.modules ?? []),
     artifactsModule({
       artifacts: uploads.artifacts,
       owners: artifactOwners,

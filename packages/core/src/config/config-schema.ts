@@ -105,6 +105,19 @@ const masterKey = z
     'must be 32 random bytes in base64 (openssl rand -base64 32), or a generated secret of at least 40 letters and digits',
   );
 
+const stringList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((item) => item.trim()).filter(Boolean));
+
+const declaredPipelineSchema = z.strictObject({
+  name: z.string().min(1).max(200),
+  projectId: z.string().min(1).max(100).default('default'),
+  description: z.string().max(2_000).default(''),
+  /** Checked against the registry at start (validatePipeline). */
+  definition: z.record(z.string(), z.unknown()),
+});
+export type DeclaredPipeline = z.infer<typeof declaredPipelineSchema>;
+
 const masterKeyList = z
   .union([z.string(), z.array(z.string())])
   .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((k) => k.trim()).filter(Boolean))
@@ -309,6 +322,30 @@ export const configSchema = z.strictObject({
       region: z.string().min(1).default('us-east-1'),
     })
     .prefault({}),
+  /** Pipeline runs (docs/pipelines.md): limits that keep runaway pipelines bounded, durability, traces. */
+  runs: z
+    .strictObject({
+      /** A run's deadline (a definition may set a shorter one). */
+      timeoutMs: positiveInt.max(86_400_000).default(300_000),
+      maxSteps: positiveInt.max(10_000).default(200),
+      maxDepth: positiveInt.max(64).default(8),
+      maxFanOut: positiveInt.max(256).default(16),
+      maxMapItems: positiveInt.max(100_000).default(1_000),
+      maxStepRuns: positiveInt.max(1_000_000).default(5_000),
+      /** A running run's lease: renewed by its process; once it runs out another process resumes the run. */
+      leaseMs: positiveInt.min(100).max(600_000).default(30_000),
+      /** Whole days finished runs and their traces are kept. */
+      retentionDays: z.coerce.number().int().min(1).max(3_650).default(30),
+      /** JSON keys whose values traces show as `[redacted]` (comma-separated in the environment). */
+      redactKeys: stringList.default([]),
+      /** URL prefixes `http` steps may call; empty: http steps are refused. */
+      httpAllow: stringList.default([]),
+    })
+    .prefault({}),
+  /** Pipelines reconciled at start (see docs/pipelines.md). */
+  pipelines: z.array(declaredPipelineSchema).default([]),
+  /** Registers the built-in example pipelines at start (`ensemble start --examples`). */
+  examples: bool.default(false),
   /** Models reconciled into the registry at start (see docs/models.md). */
   models: z.array(declaredModelSchema).default([]),
   /** Credentials reconciled at start, by reference to the environment variable that holds each key. */
@@ -456,6 +493,26 @@ export const environmentVariables = {
   },
   PINECONE_CLOUD: { path: 'pinecone.cloud', fix: 'one of aws, gcp, azure' },
   PINECONE_REGION: { path: 'pinecone.region', fix: 'a region of that cloud, e.g. us-east-1' },
+  PIPELINE_RUN_TIMEOUT_MS: { path: 'runs.timeoutMs', fix: 'milliseconds, e.g. 300000' },
+  PIPELINE_MAX_STEPS: { path: 'runs.maxSteps', fix: 'a positive number of steps, e.g. 200' },
+  PIPELINE_MAX_DEPTH: { path: 'runs.maxDepth', fix: 'a positive number of nesting levels up to 64, e.g. 8' },
+  PIPELINE_MAX_FAN_OUT: { path: 'runs.maxFanOut', fix: 'a positive number of branches up to 256, e.g. 16' },
+  PIPELINE_MAX_MAP_ITEMS: { path: 'runs.maxMapItems', fix: 'a positive number of items, e.g. 1000' },
+  PIPELINE_MAX_STEP_RUNS: { path: 'runs.maxStepRuns', fix: 'a positive number of step executions per run, e.g. 5000' },
+  PIPELINE_RUN_LEASE_MS: { path: 'runs.leaseMs', fix: 'milliseconds between 100 and 600000, e.g. 30000' },
+  PIPELINE_RUN_RETENTION_DAYS: {
+    path: 'runs.retentionDays',
+    fix: 'a whole number of days between 1 and 3650, e.g. 30',
+  },
+  PIPELINE_TRACE_REDACT_KEYS: {
+    path: 'runs.redactKeys',
+    fix: 'a comma-separated list of JSON keys, e.g. email,phone',
+  },
+  PIPELINE_HTTP_ALLOW: {
+    path: 'runs.httpAllow',
+    fix: 'a comma-separated list of URL prefixes http steps may call, e.g. https://api.example.com/',
+  },
+  ENSEMBLE_EXAMPLES: { path: 'examples', fix: 'true to register the example pipelines at start, or false' },
 } as const satisfies Record<string, { path: string; fix: string }>;
 
 export type EnvironmentVariable = keyof typeof environmentVariables;

@@ -5,6 +5,8 @@ export * from './pipeline-expression.ts';
 export * from './pipeline-limits.ts';
 export * from './pipeline-ports.ts';
 export * from './pipeline-ref.ts';
+export * from './pipeline-repository.ts';
 export * from './run-journal.ts';
+export * from './run-store.ts';
 export * from './step-cache.ts';
 export * from './validate-pipeline.ts';

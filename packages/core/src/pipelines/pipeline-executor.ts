@@ -130,7 +130,7 @@ export class PipelineExecutor {
 
   /** Runs a definition to its output; the input is checked against the definition's input schema first. */
   async run(definition: PipelineDefinition, request: RunRequest): Promise<RunResult> {
-    const input = this.#checkInput(definition, request.input);
+    const input = this.checkInput(definition, request.input);
     const { clock, limits } = this.#options;
     const timeoutMs = Math.min(definition.timeoutMs ?? limits.runTimeoutMs, limits.runTimeoutMs);
     const controller = new AbortController();
@@ -182,7 +182,8 @@ export class PipelineExecutor {
     return this.compile(steps).invoke(frame, { signal: run.signal });
   }
 
-  #checkInput(definition: PipelineDefinition, input: unknown): unknown {
+  /** The input checked against the definition's input schema (400 naming the field), with its defaults. */
+  checkInput(definition: PipelineDefinition, input: unknown): unknown {
     if (definition.input === undefined) return input;
     const schema = this.#schemaOf(definition.input);
     const checked = schema.safeParse(input);
@@ -460,7 +461,7 @@ export class PipelineExecutor {
           step.input === undefined
             ? values.input
             : await compileExpression(step.input, `${path}.input`).evaluate(values);
-        const checked = this.#checkInput(resolved.definition, input);
+        const checked = this.checkInput(resolved.definition, input);
         const result = await this.#runDefinition(resolved.definition, checked, run, `${path}/`, path, frame.depth + 1);
         return { output: result.output, input: { pipeline: `${resolved.name}@${resolved.version}` } };
       }

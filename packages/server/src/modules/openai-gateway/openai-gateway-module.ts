@@ -11,6 +11,8 @@ import {
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { modelParamsSchema, modelRefOf, nameDepths } from '../models/model-name-params.ts';
+import { pipelineChat, pipelineModelPrefix } from '../pipelines/pipeline-chat.ts';
+import type { PipelineService } from '../pipelines/pipeline-service.ts';
 import { cachedAnswer, cachedStream } from './cached-answers.ts';
 import { CallRunner } from './call-runner.ts';
 import { chatCompletionEnvelopeSchema, embeddingsEnvelopeSchema } from './chat-completion-envelope.ts';
@@ -52,6 +54,8 @@ export interface OpenAiGatewayModuleOptions {
    * is reused and the most bytes held. `ttlMs: 0` turns it off. Default 60 s and 64 MiB.
    */
   cache?: { ttlMs?: number; maxBytes?: number };
+  /** Pipelines served as models: `model: "pipeline/<name>"`; none: such names are unknown models. */
+  pipelines?: PipelineService;
 }
 
 const tags = ['openai-compatible'];
@@ -133,6 +137,9 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
       },
       async (request: FastifyRequest<{ Body: GatewayBody }>, reply) => {
         const { body } = request;
+        if (options.pipelines !== undefined && (body.model as string).startsWith(pipelineModelPrefix)) {
+          return pipelineChat(options.pipelines, request, reply);
+        }
         const call = new GatewayCall(dependencies, request, reply, 'chat', chatExpectation);
         try {
           if (body.stream !== true) {
@@ -217,11 +224,21 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
       { schema: { tags, summary: 'List the models and routes (OpenAI-compatible)' } },
       async (request) => {
         const { allowedModels, projectId } = request.principal;
-        const [listed, routes] = await Promise.all([
+        const [listed, routes, pipelines] = await Promise.all([
           listModels(models, projectId),
           options.routes?.list?.(projectId) ?? Promise.resolve([]),
+          options.pipelines?.list(projectId) ?? Promise.resolve([]),
         ]);
-        const data = [...routes.map(routeObject), ...listed.map(modelObject)];
+        const data = [
+          ...routes.map(routeObject),
+          ...listed.map(modelObject),
+          ...pipelines.map((pipeline) => ({
+            id: `${pipelineModelPrefix}${pipeline.name}`,
+            object: 'model' as const,
+            created: Math.floor(Date.parse(pipeline.createdAt) / 1000),
+            owned_by: 'ensemble-pipeline',
+          })),
+        ];
         // A key limited to some models and routes sees only those.
         return {
           object: 'list' as const,

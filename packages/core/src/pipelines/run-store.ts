@@ -1,0 +1,78 @@
+import type { Page } from '../ports/project-repository.ts';
+import type { RunJournal, RunStatus, StepRecord } from './run-journal.ts';
+
+export const runSources = ['api', 'gateway', 'job', 'shadow'] as const;
+export type RunSource = (typeof runSources)[number];
+
+export interface RunRecord {
+  id: string;
+  projectId: string;
+  pipeline: string;
+  version: number;
+  status: RunStatus;
+  source: RunSource;
+  shadowOf: string | null;
+  keyId: string | null;
+  input: unknown;
+  output: unknown;
+  error: { code: string; message: string; step?: string } | null;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number | null;
+  latencyMs: number | null;
+  /** Times the run was taken up again after its process stopped. */
+  resumed: number;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface NewRun {
+  id: string;
+  projectId: string;
+  pipeline: string;
+  version: number;
+  source: RunSource;
+  shadowOf?: string | undefined;
+  keyId: string | null;
+  input: unknown;
+}
+
+/** A run another process started and stopped tending (its lease ran out): to be resumed. */
+export interface InterruptedRun {
+  id: string;
+  projectId: string;
+  pipeline: string;
+  version: number;
+  input: unknown;
+  keyId: string | null;
+}
+
+/**
+ * Runs and their step traces. A run is owned by one process at a time through a lease the owner
+ * renews; one whose lease ran out is claimed (`claimInterrupted`) and resumed from its checkpoints.
+ */
+export interface RunStore {
+  create(run: NewRun): Promise<void>;
+  /** The journal of a run: its checkpoints loaded, its step records written as they happen. */
+  journal(runId: string): Promise<RunJournal>;
+  finish(
+    runId: string,
+    outcome: { status: Exclude<RunStatus, 'running'>; output: unknown; error: RunRecord['error']; latencyMs: number },
+  ): Promise<void>;
+  get(projectId: string, id: string): Promise<(RunRecord & { steps: StepRecord[] }) | undefined>;
+  list(
+    projectId: string,
+    options: {
+      limit: number;
+      after?: string | undefined;
+      pipeline?: string | undefined;
+      status?: RunStatus | undefined;
+    },
+  ): Promise<Page<RunRecord>>;
+  /** Renews the lease of every running run this process owns. */
+  renewLeases(): Promise<void>;
+  /** Takes over runs whose owner's lease ran out (each claimed by one process). */
+  claimInterrupted(limit: number): Promise<InterruptedRun[]>;
+  /** Deletes runs that ended more than `retentionDays` ago; returns how many. */
+  sweep(retentionDays: number): Promise<number>;
+}

@@ -1,0 +1,276 @@
+import { randomBytes } from 'node:crypto';
+import {
+  EnsembleError,
+  errorOf,
+  type Logger,
+  type PipelineEvent,
+  type PipelineExecutor,
+  type PipelineRepository,
+  parsePipelineRef,
+  type ResolvedPipeline,
+  type RunRecord,
+  type RunResult,
+  type RunSource,
+  type RunStore,
+} from '@ensemble/core';
+
+export interface PipelineServiceOptions {
+  executor: PipelineExecutor;
+  pipelines: PipelineRepository;
+  runs: RunStore;
+  logger: Logger;
+  /** Between two lease renewals of this process's runs (a third of the lease). */
+  leaseMs: number;
+  /** Whole days finished runs are kept. */
+  retentionDays: number;
+  /** Draws for the canary split (tests pass a fixed source). */
+  random?: () => number;
+}
+
+export interface StartRun {
+  projectId: string;
+  keyId: string | null;
+  /** `name`, `name@3`, `name:alias`. */
+  ref: string;
+  input: unknown;
+  source: RunSource;
+  signal?: AbortSignal | undefined;
+  onEvent?: ((event: PipelineEvent) => void) | undefined;
+  /** Where the ref came from, for error messages (`params.name`, `body.model`). */
+  field?: string;
+}
+
+export interface StartedRun {
+  runId: string;
+  pipeline: ResolvedPipeline;
+  /** Settles when the run ends: its output, or the error naming the failed step. */
+  result: Promise<RunResult>;
+}
+
+/**
+ * Runs pipelines: resolves the ref (a bare name follows the rollout: the canary takes its share),
+ * checks the input before anything is stored, records the run and its steps (the trace and the
+ * checkpoints), runs it, records how it ended, and afterwards runs the shadow version on the same
+ * input when one is set. Runs are leased; runs of processes that died are resumed from their
+ * checkpoints by whichever process notices first.
+ */
+export class PipelineService {
+  readonly #options: PipelineServiceOptions;
+  readonly #random: () => number;
+  readonly #active = new Map<string, AbortController>();
+  readonly #timers: NodeJS.Timeout[] = [];
+  #closed = false;
+
+  constructor(options: PipelineServiceOptions) {
+    this.#options = options;
+    this.#random = options.random ?? Math.random;
+  }
+
+  /** Starts the lease renewals, the resumption of interrupted runs and the retention sweep. */
+  startBackground(): void {
+    const { leaseMs, logger } = this.#options;
+    const every = (ms: number, work: () => Promise<unknown>) => {
+      const timer = setInterval(() => {
+        work().catch((error: unknown) => logger.warn({ err: error }, 'pipeline runs: background work failed'));
+      }, ms);
+      timer.unref();
+      this.#timers.push(timer);
+    };
+    every(Math.max(100, Math.floor(leaseMs / 3)), () => this.#options.runs.renewLeases());
+    every(Math.max(200, Math.floor(leaseMs / 2)), () => this.resumeInterrupted());
+    every(3_600_000, () => this.#options.runs.sweep(this.#options.retentionDays));
+    void this.resumeInterrupted().catch((error: unknown) =>
+      logger.warn({ err: error }, 'pipeline runs: resume failed'),
+    );
+    void this.#options.runs.sweep(this.#options.retentionDays).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const timer of this.#timers) clearInterval(timer);
+  }
+
+  /** The version a ref runs: a bare name takes the canary's share of the runs, the rest go where it resolves. */
+  async resolve(
+    projectId: string,
+    ref: string,
+    field = 'pipeline',
+  ): Promise<{ pipeline: ResolvedPipeline; shadow: number | undefined }> {
+    const parsed = parsePipelineRef(ref, field);
+    const { pipelines } = this.#options;
+    let chosen = ref;
+    let shadow: number | undefined;
+    if (parsed.version === undefined && parsed.alias === undefined) {
+      const stored = await pipelines.get(projectId, parsed.name);
+      const rollout = stored?.rollout;
+      if (rollout?.canary !== undefined && this.#random() * 100 < rollout.canary.percent) {
+        chosen = `${parsed.name}@${rollout.canary.version}`;
+      }
+      if (rollout?.shadow !== undefined && this.#random() * 100 < rollout.shadow.percent)
+        shadow = rollout.shadow.version;
+    }
+    const pipeline = await pipelines.resolve(projectId, chosen);
+    if (pipeline === undefined) {
+      throw new EnsembleError('not_found', `pipeline '${ref}' does not exist in project '${projectId}'`, { field });
+    }
+    return { pipeline, shadow: shadow === pipeline.version ? undefined : shadow };
+  }
+
+  async start(run: StartRun): Promise<StartedRun> {
+    const { pipeline, shadow } = await this.resolve(run.projectId, run.ref, run.field);
+    const input = this.#options.executor.checkInput(pipeline.definition, run.input);
+    const runId = newRunId();
+    await this.#options.runs.create({
+      id: runId,
+      projectId: run.projectId,
+      pipeline: pipeline.name,
+      version: pipeline.version,
+      source: run.source,
+      keyId: run.keyId,
+      input,
+    });
+    const result = this.#execute(runId, run.projectId, pipeline, input, run.signal, run.onEvent);
+    if (shadow !== undefined) {
+      // The shadow runs after the primary, on the same input; its answer goes nowhere but its trace.
+      result.then(
+        () => this.#shadow(run, runId, pipeline.name, shadow, input),
+        () => this.#shadow(run, runId, pipeline.name, shadow, input),
+      );
+    }
+    return { runId, pipeline, result };
+  }
+
+  /** Every pipeline of a project (for `/v1/models`). */
+  async list(projectId: string): Promise<Array<{ name: string; createdAt: string }>> {
+    const all: Array<{ name: string; createdAt: string }> = [];
+    let after: string | undefined;
+    do {
+      const page = await this.#options.pipelines.list(projectId, { limit: 200, after });
+      all.push(...page.items.map((item) => ({ name: item.name, createdAt: item.createdAt })));
+      after = page.nextCursor;
+    } while (after !== undefined);
+    return all;
+  }
+
+  /** The run as stored (its totals once it ended). */
+  run(projectId: string, runId: string): Promise<RunRecord | undefined> {
+    return this.#options.runs.get(projectId, runId);
+  }
+
+  /** Stops a run of this process; false when it is not running here. */
+  cancel(runId: string): boolean {
+    const controller = this.#active.get(runId);
+    if (controller === undefined) return false;
+    controller.abort(new EnsembleError('request_timeout', 'the run was cancelled', { retryable: false }));
+    return true;
+  }
+
+  /** Takes over runs whose process stopped renewing their lease, and finishes them from their checkpoints. */
+  async resumeInterrupted(): Promise<number> {
+    if (this.#closed) return 0;
+    const claimed = await this.#options.runs.claimInterrupted(16);
+    for (const run of claimed) {
+      this.#options.logger.info(
+        { runId: run.id, pipeline: `${run.pipeline}@${run.version}` },
+        'resuming an interrupted pipeline run',
+      );
+      const pipeline = await this.#options.pipelines.resolve(run.projectId, `${run.pipeline}@${run.version}`);
+      if (pipeline === undefined) {
+        await this.#options.runs.finish(run.id, {
+          status: 'failed',
+          output: null,
+          error: { code: 'not_found', message: `pipeline '${run.pipeline}@${run.version}' no longer exists` },
+          latencyMs: 0,
+        });
+        continue;
+      }
+      this.#execute(run.id, run.projectId, pipeline, run.input, undefined, undefined).catch(() => {});
+    }
+    return claimed.length;
+  }
+
+  async #execute(
+    runId: string,
+    projectId: string,
+    pipeline: ResolvedPipeline,
+    input: unknown,
+    signal: AbortSignal | undefined,
+    onEvent: ((event: PipelineEvent) => void) | undefined,
+  ): Promise<RunResult> {
+    const { executor, runs } = this.#options;
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.#active.set(runId, controller);
+    const started = performance.now();
+    try {
+      const journal = await runs.journal(runId);
+      const result = await executor.run(pipeline.definition, {
+        projectId,
+        runId,
+        input,
+        journal,
+        signal: controller.signal,
+        onEvent,
+      });
+      await runs.finish(runId, {
+        status: 'succeeded',
+        output: result.output,
+        error: null,
+        latencyMs: elapsed(started),
+      });
+      return result;
+    } catch (error) {
+      const failure = errorOf(error);
+      const step = EnsembleError.isInstance(error) ? error.details?.step : undefined;
+      const error_: RunRecord['error'] = typeof step === 'string' ? { ...failure, step } : failure;
+      await runs
+        .finish(runId, {
+          status: controller.signal.aborted && !isTimeout(error) ? 'cancelled' : 'failed',
+          output: null,
+          error: error_,
+          latencyMs: elapsed(started),
+        })
+        .catch((finishError: unknown) =>
+          this.#options.logger.warn({ err: finishError, runId }, 'could not record how a pipeline run ended'),
+        );
+      throw error;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.#active.delete(runId);
+    }
+  }
+
+  async #shadow(run: StartRun, primary: string, name: string, version: number, input: unknown): Promise<void> {
+    try {
+      const pipeline = await this.#options.pipelines.resolve(run.projectId, `${name}@${version}`);
+      if (pipeline === undefined) return;
+      const runId = newRunId();
+      await this.#options.runs.create({
+        id: runId,
+        projectId: run.projectId,
+        pipeline: name,
+        version,
+        source: 'shadow',
+        shadowOf: primary,
+        keyId: run.keyId,
+        input,
+      });
+      await this.#execute(runId, run.projectId, pipeline, input, undefined, undefined);
+    } catch (error) {
+      this.#options.logger.info({ err: error, shadowOf: primary }, 'a shadow pipeline run failed');
+    }
+  }
+}
+
+function isTimeout(error: unknown): boolean {
+  return EnsembleError.isInstance(error) && error.code === 'timeout';
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 100) / 100;
+}
+
+export function newRunId(): string {
+  return `run_${randomBytes(15).toString('base64url').replace(/[-_]/g, 'x').slice(0, 20)}`;
+}
