@@ -122,7 +122,9 @@ export class PipelineExecutor {
       compiled =
         lambdas.length === 1
           ? (lambdas[0] as CompiledList)
-          : (RunnableSequence.from(lambdas as [CompiledList, ...CompiledList[], CompiledList]) as CompiledList);
+          : (RunnableSequence.from(
+              lambdas as unknown as [CompiledList, ...CompiledList[], CompiledList],
+            ) as CompiledList);
       this.#compiled.set(steps, compiled);
     }
     return compiled;
