@@ -40,6 +40,7 @@ export {
 } from './modules/openai-gateway/openai-gateway-module.ts';
 export { type PineconeModuleOptions, pineconeModule } from './modules/pinecone/pinecone-module.ts';
 export { AllowListPipelineHttp } from './modules/pipelines/allow-list-http.ts';
+export { CollectionsPipelineRetriever } from './modules/pipelines/collections-retriever.ts';
 export {
   PipelineService,
   type PipelineServiceOptions,

@@ -69,6 +69,9 @@ export async function startCommand(options: StartOptions): Promise<void> {
       const routes = await openRoutes({ config, database: platform.database, logger });
       onClose(() => routes.close());
       checkpoint();
+      // Collections: the embedded vector index (snapshotted at close, before the database closes).
+      const collections = openCollections({ config, database: platform.database, runtimes: runtimes.manager, logger });
+      onClose(() => collections.close());
       // Pipelines: ensemble.yaml's (and the examples) reconciled; interrupted runs resumed in the background.
       const pipelines = await openPipelines({
         config,
@@ -77,15 +80,13 @@ export async function startCommand(options: StartOptions): Promise<void> {
         runtimes: runtimes.manager,
         models: registry.models,
         usage: config.usage.ledger ? usage : undefined,
+        collections: collections.service,
       });
       onClose(() => pipelines.close());
       checkpoint();
       // The web console at `/` (built here on a first start that `npm ci` did not prepare).
       const consoleRoot = await prepareConsole(logger);
       checkpoint();
-      // Collections: the embedded vector index (snapshotted at close, before the database closes).
-      const collections = openCollections({ config, database: platform.database, runtimes: runtimes.manager, logger });
-      onClose(() => collections.close());
       // Rate limits and budgets: token buckets shared through PostgreSQL, spend from the usage ledger.
       const limits = openLimits({
         config,

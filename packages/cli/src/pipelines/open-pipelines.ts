@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { type Database, PostgresPipelineRepository, PostgresRunStore } from '@ensemble/adapters/postgres';
 import {
+  type CollectionService,
   type DeclaredPipeline,
   type EnsembleConfig,
   type Logger,
@@ -14,6 +15,7 @@ import {
 } from '@ensemble/core';
 import {
   AllowListPipelineHttp,
+  CollectionsPipelineRetriever,
   type EnsembleModule,
   PipelineService,
   pipelinesModule,
@@ -22,7 +24,7 @@ import {
 } from '@ensemble/server';
 import { withRegistryLock } from '../registry/with-registry-lock.ts';
 import { systemClock } from '../runtime/system-clock.ts';
-import { examplePipelines } from './example-pipelines.ts';
+import { examplePipelines, seedExampleCollection } from './example-pipelines.ts';
 
 export interface Pipelines {
   readonly service: PipelineService;
@@ -37,6 +39,8 @@ export interface OpenPipelinesOptions {
   runtimes: ModelRuntimeManager;
   models: ModelRepository;
   usage?: UsageRecorder | undefined;
+  /** Where `retrieve` steps search; none: they are refused at validation. */
+  collections?: CollectionService | undefined;
 }
 
 export function pipelineLimits(config: EnsembleConfig): PipelineLimits {
@@ -67,15 +71,32 @@ export async function openPipelines(options: OpenPipelinesOptions): Promise<Pipe
   });
   const models = new RuntimePipelineModels(options.runtimes, options.models, options.usage);
   const http = new AllowListPipelineHttp(config.runs.httpAllow);
+  const retriever =
+    options.collections === undefined ? undefined : new CollectionsPipelineRetriever(options.collections);
   const executor = new PipelineExecutor({
     models,
     http,
+    retriever,
     pipelines: repository,
     clock: systemClock,
     limits,
     cache: new StepCache(),
   });
-  const declared: DeclaredPipeline[] = [...(config.examples ? examplePipelines() : []), ...config.pipelines];
+  let examples = config.examples ? examplePipelines() : [];
+  if (config.examples) {
+    // rag-qa needs its collection: made from examples/collections at the first start with --examples.
+    const seeded =
+      options.collections !== undefined &&
+      (await seedExampleCollection(options.collections).then(
+        () => true,
+        (error: unknown) => {
+          logger.warn({ err: error }, 'the rag-qa example is left out: its collection could not be made');
+          return false;
+        },
+      ));
+    if (!seeded) examples = examples.filter((example) => example.name !== 'rag-qa');
+  }
+  const declared: DeclaredPipeline[] = [...examples, ...config.pipelines];
   if (declared.length > 0) {
     await withRegistryLock(database, async () => {
       for (const [index, pipeline] of declared.entries()) {
@@ -85,6 +106,7 @@ export async function openPipelines(options: OpenPipelinesOptions): Promise<Pipe
           limits,
           models,
           http,
+          retriever,
           pipelines: repository,
           field: `ensemble.yaml: pipelines[${index}].definition`,
         });

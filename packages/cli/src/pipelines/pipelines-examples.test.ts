@@ -83,7 +83,7 @@ describe('example pipelines on the local models', { timeout: 600_000 }, () => {
     const listed = await api('GET', '/api/pipelines');
     assert.deepEqual(
       (listed.body.data as Array<{ name: string }>).map((pipeline) => pipeline.name),
-      ['ensemble-vote', 'language-router', 'summarize-map-reduce'],
+      ['ensemble-vote', 'language-router', 'rag-qa', 'summarize-map-reduce'],
     );
     const unknownKind = await api('POST', '/api/pipelines', {
       name: 'broken',
@@ -172,6 +172,34 @@ describe('example pipelines on the local models', { timeout: 600_000 }, () => {
     assert.ok((french?.outputTokens ?? 0) > 0);
     assert.equal(french?.output, answered.body.output);
     assert.ok(run.outputTokens >= (french?.outputTokens ?? 0));
+  });
+
+  it('rag-qa: retrieves from the example collection, answers with the local model, cites the sources', async () => {
+    const answered = await api('POST', '/api/pipelines/rag-qa/run', {
+      input: { text: 'Which built-in local models run offline, like the language identification model?' },
+    });
+    assert.equal(answered.status, 200, JSON.stringify(answered.body));
+    assert.match(answered.body.output, /\n\nSources: [a-z-]+, [a-z-]+$/);
+    const run = await runOf(answered.body.runId);
+    assert.deepEqual(
+      run.steps.map((step) => [step.stepId, step.kind, step.status]),
+      [
+        ['documents', 'retrieve', 'succeeded'],
+        ['context', 'transform', 'succeeded'],
+        ['answer', 'model', 'succeeded'],
+        ['cited', 'transform', 'succeeded'],
+      ],
+    );
+    const documents = run.steps[0]?.output as Array<{ id: string; text: string; score: number }>;
+    assert.equal(documents.length, 2);
+    assert.ok(
+      documents.some((document) => document.id === 'local-models'),
+      `the passage about local models is retrieved: ${JSON.stringify(documents)}`,
+    );
+    assert.ok(documents.every((document) => document.text.length > 0 && document.score > 0));
+    assert.match(run.steps[1]?.output as string, /\[local-models\] Ensemble runs built-in local models/);
+    assert.equal(run.steps[2]?.model, 'local/smollm2-135m-instruct@1');
+    assert.ok(answered.body.output.startsWith(run.steps[2]?.output as string));
   });
 
   it('ensemble-vote, streamed: step events and tokens as SSE, three samples and a majority', async () => {

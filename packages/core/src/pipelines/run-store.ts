@@ -71,8 +71,11 @@ export interface RunStore {
   ): Promise<Page<RunRecord>>;
   /** Renews the lease of every running run this process owns. */
   renewLeases(): Promise<void>;
-  /** Takes over runs whose owner's lease ran out (each claimed by one process). */
-  claimInterrupted(limit: number): Promise<InterruptedRun[]>;
+  /**
+   * Takes over runs whose owner's lease ran out (each claimed by one process), except `running`: the
+   * runs this process is running (a stalled event loop can let their lease lapse; they must not start twice).
+   */
+  claimInterrupted(limit: number, running: readonly string[]): Promise<InterruptedRun[]>;
   /** Deletes runs that ended more than `retentionDays` ago; returns how many. */
   sweep(retentionDays: number): Promise<number>;
 }

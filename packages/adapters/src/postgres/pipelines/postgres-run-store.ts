@@ -219,7 +219,7 @@ export class PostgresRunStore implements RunStore {
     );
   }
 
-  async claimInterrupted(limit: number): Promise<InterruptedRun[]> {
+  async claimInterrupted(limit: number, running: readonly string[]): Promise<InterruptedRun[]> {
     const { rows } = await this.#query<{
       id: string;
       project_id: string;
@@ -230,9 +230,10 @@ export class PostgresRunStore implements RunStore {
     }>(
       `update pipeline_runs set owner = $1, lease_until = now() + make_interval(secs => $2 / 1000.0), resumed = resumed + 1
        where id in (select id from pipeline_runs where status = 'running' and lease_until < now()
+                      and not (id = any($4::text[]))
                     order by lease_until limit $3 for update skip locked)
        returning id, project_id, pipeline, version, raw_input, key_id`,
-      [this.#options.owner, this.#options.leaseMs, limit],
+      [this.#options.owner, this.#options.leaseMs, limit, [...running]],
     );
     return rows.map((row) => ({
       id: row.id,

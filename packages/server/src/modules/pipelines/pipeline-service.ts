@@ -168,7 +168,7 @@ export class PipelineService {
   /** Takes over runs whose process stopped renewing their lease, and finishes them from their checkpoints. */
   async resumeInterrupted(): Promise<number> {
     if (this.#closed) return 0;
-    const claimed = await this.#options.runs.claimInterrupted(16);
+    const claimed = await this.#options.runs.claimInterrupted(16, [...this.#active.keys()]);
     for (const run of claimed) {
       this.#options.logger.info(
         { runId: run.id, pipeline: `${run.pipeline}@${run.version}` },
