@@ -50,7 +50,8 @@ export class AllowListPipelineHttp implements PipelineHttp {
       chunks.push(chunk as Buffer);
     }
     const text = Buffer.concat(chunks).toString('utf8');
-    if (answer.statusCode >= 400) {
+    // Redirects are answers too: following one could leave the allowed prefixes.
+    if (answer.statusCode >= 300) {
       throw new EnsembleError('upstream_error', `${call.url} answered ${answer.statusCode}`, {
         retryable: answer.statusCode >= 500 || answer.statusCode === 429,
       });
