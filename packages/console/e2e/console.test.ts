@@ -408,6 +408,38 @@ describe('the console in a browser', { timeout: 600_000 }, () => {
     }
   });
 
+  it('keeps credentials write-only, sets the project limits, and shows the audit log of those changes', async () => {
+    const { context, page, problems } = await openPage(browser);
+    try {
+      await signIn(page, ensemble.url, String(ensemble.adminKey));
+      await page.keyboard.press('g');
+      await page.keyboard.press('s');
+      await page.getByRole('heading', { name: 'Settings' }).waitFor();
+      await page.getByRole('table', { name: 'Projects' }).getByText('default', { exact: true }).waitFor();
+      const secret = 'sk-test-0123456789abcdefghijklmnop';
+      await page.getByLabel('Credential name').fill('openai-main');
+      await page.getByLabel('Credential provider').fill('openai');
+      await page.getByLabel('Secret').fill(secret);
+      await page.getByRole('button', { name: 'Save credential' }).click();
+      await page.getByRole('table', { name: 'Credentials' }).getByText('openai-main').waitFor();
+      assert.equal((await page.content()).includes(secret), false, 'the secret is not shown back');
+
+      await page.getByLabel('Requests per minute').fill('6000');
+      await page.getByRole('button', { name: 'Save limits' }).click();
+      await page.getByTestId('limits').getByText(/6000/).waitFor();
+
+      const audit = page.getByRole('table', { name: 'Audit log' });
+      await page.reload();
+      await audit.getByText('credentials.create').waitFor();
+      await audit.getByText('keys.create').first().waitFor();
+      assert.equal((await page.content()).includes(secret), false, 'nor in the audit log');
+      await page.screenshot({ path: join(screenshots, 'settings.png'), fullPage: true });
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("shows the API's message on every page when a call fails, and a banner when offline", async () => {
     const { context, page } = await openPage(browser);
     try {

@@ -9,6 +9,7 @@ import { RegisterModelPage } from './routes/models/register-model-page.tsx';
 import { OverviewPage } from './routes/overview/overview-page.tsx';
 import { PlaygroundPage } from './routes/playground/playground-page.tsx';
 import { NewRoutePage, RouteDetailPage, RoutesPage } from './routes/routes/routes-page.tsx';
+import { SettingsPage } from './routes/settings/settings-page.tsx';
 import { UsagePage } from './routes/usage/usage-page.tsx';
 
 /** The console's pages: the path pattern, the navigation entry, and the shortcut key after `g`. */
@@ -34,4 +35,5 @@ export const pageRoutes: PageRoute[] = [
   { pattern: '/collections/:name', page: CollectionDetailPage },
   { pattern: '/usage', page: UsagePage, nav: { label: 'Usage & logs', key: 'u' } },
   { pattern: '/keys', page: KeysPage, nav: { label: 'Keys', key: 'k' } },
+  { pattern: '/settings', page: SettingsPage, nav: { label: 'Settings', key: 's' } },
 ];

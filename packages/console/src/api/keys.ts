@@ -13,6 +13,7 @@ export function useKeys() {
 export interface NewKey {
   name: string;
   admin?: boolean;
+  role?: 'viewer' | 'developer' | 'admin' | 'owner';
   allowedModels?: string[];
   expiresAt?: string;
 }

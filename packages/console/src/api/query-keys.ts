@@ -47,4 +47,16 @@ export const queryKeys = {
     all: ['projects'] as const,
     list: () => ['projects', 'list'] as const,
   },
+  credentials: {
+    all: ['credentials'] as const,
+    list: () => ['credentials', 'list'] as const,
+  },
+  limits: {
+    all: ['limits'] as const,
+    project: () => ['limits', 'project'] as const,
+  },
+  audit: {
+    all: ['audit'] as const,
+    list: (filters: Filters) => ['audit', 'list', filters] as const,
+  },
 } as const;

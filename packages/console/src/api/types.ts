@@ -127,6 +127,7 @@ export interface ApiKey {
   projectId: string;
   prefix: string;
   admin: boolean;
+  role?: string;
   allowedModels: string[] | null;
   tags: string[];
   bootstrap: boolean;

@@ -3,7 +3,7 @@ import { useCreateKey, useKeys, useRevokeKey } from '../../api/keys.ts';
 import type { ApiKey } from '../../api/types.ts';
 import { formatAgo, formatTime } from '../../lib/format.ts';
 import { Button } from '../../ui/button.tsx';
-import { TextField } from '../../ui/field.tsx';
+import { SelectField, TextField } from '../../ui/field.tsx';
 import { Badge, Card, PageHeader } from '../../ui/layout.tsx';
 import { EmptyState, InlineError, QueryState } from '../../ui/states.tsx';
 
@@ -48,6 +48,7 @@ function CreateKey({ onCreated }: { onCreated: (name: string, secret: string) =>
   const create = useCreateKey();
   const [name, setName] = useState('');
   const [admin, setAdmin] = useState(false);
+  const [role, setRole] = useState('developer');
   const [models, setModels] = useState('');
   const [expires, setExpires] = useState('');
   const submit = (event: FormEvent) => {
@@ -59,7 +60,7 @@ function CreateKey({ onCreated }: { onCreated: (name: string, secret: string) =>
     create.mutate(
       {
         name: name.trim(),
-        ...(admin ? { admin } : {}),
+        ...(admin ? { admin } : { role: role as 'developer' }),
         ...(allowedModels.length ? { allowedModels } : {}),
         ...(expires ? { expiresAt: new Date(`${expires}T23:59:59Z`).toISOString() } : {}),
       },
@@ -96,8 +97,15 @@ function CreateKey({ onCreated }: { onCreated: (name: string, secret: string) =>
           value={expires}
           onChange={(event) => setExpires(event.target.value)}
         />
+        <SelectField
+          label="Role in the project"
+          value={role}
+          disabled={admin}
+          onChange={(event) => setRole(event.target.value)}
+          options={['viewer', 'developer', 'admin', 'owner'].map((value) => ({ value, label: value }))}
+        />
         <label className="row">
-          <input type="checkbox" checked={admin} onChange={(event) => setAdmin(event.target.checked)} /> Admin
+          <input type="checkbox" checked={admin} onChange={(event) => setAdmin(event.target.checked)} /> Platform admin
         </label>
         <Button type="submit" variant="primary" busy={create.isPending}>
           Create key
@@ -172,13 +180,10 @@ export function KeysPage() {
                         return (
                           <tr key={key.id}>
                             <td>
-                              {key.name}
-                              {key.admin ? (
-                                <>
-                                  {' '}
-                                  <Badge status="deploying">admin</Badge>
-                                </>
-                              ) : null}
+                              {key.name}{' '}
+                              <Badge status={key.admin ? 'deploying' : 'registered'}>
+                                {key.admin ? 'platform admin' : (key.role ?? 'developer')}
+                              </Badge>
                             </td>
                             <td className="mono">{key.prefix}</td>
                             <td>
