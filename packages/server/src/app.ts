@@ -26,8 +26,10 @@ import lifecycle from './plugins/lifecycle.ts';
 import limits from './plugins/limits.ts';
 import metrics, { type MetricsOptions } from './plugins/metrics.ts';
 import openApi from './plugins/openapi.ts';
+import outboundUrls from './plugins/outbound-urls.ts';
 import scaleInProtection from './plugins/scale-in-protection.ts';
 import { requestIdFor, requestIdHeader } from './request-id.ts';
+import type { OutboundGuard } from './security/outbound-guard.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -47,6 +49,8 @@ export interface BuildAppOptions {
   authenticator: Authenticator;
   /** Rate limits and budgets per key and project (docs/security.md); omitted, nothing is limited. */
   limits?: LimitsEnforcer;
+  /** Checks every URL a request body gives Ensemble to call (SSRF); omitted, none are checked. */
+  outbound?: OutboundGuard;
   /** Where administrative changes are appended (docs/security.md); omitted, none are recorded. */
   audit?: AuditLog;
   /** What `/readyz` checks: the database, the event bus. */
@@ -119,9 +123,13 @@ export async function buildApp(options: BuildAppOptions): Promise<EnsembleApp> {
 
   await app.register(errorHandler, { formatters, respond });
   await app.register(lifecycle);
-  await app.register(authentication, { authenticator: options.authenticator });
+  await app.register(authentication, {
+    authenticator: options.authenticator,
+    failedAttemptsPerMinute: config.auth.failedAttemptsPerMinute,
+  });
   if (options.limits) await app.register(limits, { enforcer: options.limits });
   if (options.audit) await app.register(audit, { log: options.audit });
+  if (options.outbound) await app.register(outboundUrls, { guard: options.outbound });
   await app.register(openApi, { version });
   await app.register(scaleInProtection, { protection: options.scaleInProtection ?? noScaleInProtection });
   if (options.metrics) await app.register(metrics, options.metrics);

@@ -69,3 +69,4 @@ export {
   type LagGroup,
 } from './plugins/metrics-consumer-lag.ts';
 export { requestIdHeader } from './request-id.ts';
+export { OutboundGuard, type OutboundPolicy } from './security/outbound-guard.ts';

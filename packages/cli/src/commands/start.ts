@@ -8,6 +8,7 @@ import {
   consoleModule,
   createLogger,
   listen,
+  OutboundGuard,
 } from '@ensemble/server';
 import { type RunningWorker, startWorker } from '@ensemble/worker';
 import { openApiKeys } from '../auth/open-api-keys.ts';
@@ -88,7 +89,22 @@ export async function startCommand(options: StartOptions): Promise<void> {
       const consoleRoot = await prepareConsole(logger);
       checkpoint();
       // Rate limits and budgets: token buckets shared through PostgreSQL, spend from the usage ledger.
+      // The SSRF guard: user-supplied URLs reach only public hosts unless OUTBOUND_ALLOWED_NETWORKS says.
+      const outbound = new OutboundGuard({
+        allowedNetworks: config.auth.outboundAllowedNetworks,
+        allowedHosts: config.auth.outboundAllowedHosts,
+      });
       const limits = openLimits({
+        deliver: async (url, body, headers) => {
+          const response = await outbound.fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...headers },
+            body,
+            timeoutMs: 10_000,
+          });
+          await response.body?.cancel();
+          if (!response.ok) throw new Error(`the budget webhook answered ${response.status}`);
+        },
         config,
         database: platform.database,
         bus: platform.bus,
@@ -101,6 +117,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
         authenticator: keys,
         limits: limits.enforcer,
         audit: new PostgresAuditLog(platform.database.db),
+        outbound,
         checks: platform.checks,
         modules: [
           ...serverModules(

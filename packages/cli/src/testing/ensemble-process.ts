@@ -37,6 +37,9 @@ export async function spawnEnsemble(
     // Built-in models stay off unless a test asks for them: each fresh home would fetch their weights.
     ENSEMBLE_BUILT_IN_MODELS: 'off',
     ENSEMBLE_ADMIN_KEY: testAdminKey,
+    // Tests run their fake model servers and webhook receivers on loopback; the SSRF guard refuses
+    // internal addresses unless allowed (security tests unset this to attack the guard).
+    OUTBOUND_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
     ...env,
   };
   const adminKey = fullEnv.ENSEMBLE_ADMIN_KEY;

@@ -123,6 +123,25 @@ const masterKeyList = z
   .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((k) => k.trim()).filter(Boolean))
   .pipe(z.array(masterKey));
 
+const cidrList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((k) => k.trim()).filter(Boolean))
+  .pipe(z.array(z.union([z.cidrv4(), z.cidrv6()], { error: 'each entry must be a CIDR range such as 10.0.0.0/8' })));
+
+const hostList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((k) => k.trim()).filter(Boolean))
+  .pipe(
+    z.array(
+      z
+        .string()
+        .regex(
+          /^\.?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i,
+          "each entry must be a host name, or '.example.com' for its subdomains",
+        ),
+    ),
+  );
+
 /** What a secret store generates without punctuation (AWS Secrets Manager); a key is derived from it. */
 export function isGeneratedSecret(value: string): boolean {
   return /^[A-Za-z0-9]{40,}$/.test(value) && !isBase64Key(value);
@@ -262,6 +281,12 @@ export const configSchema = z.strictObject({
       limitsCacheTtlMs: z.coerce.number().int().min(0).max(300_000).default(5_000),
       /** How old a budget's spend (read from the usage ledger) may get before it is read again. */
       budgetRefreshMs: z.coerce.number().int().min(500).max(300_000).default(5_000),
+      /** Failed API key attempts one source address may make per minute before it gets 429; 0 turns it off. */
+      failedAttemptsPerMinute: z.coerce.number().int().min(0).max(100_000).default(30),
+      /** Internal ranges (loopback, private, link-local) user-supplied URLs may reach anyway; none by default. */
+      outboundAllowedNetworks: cidrList.default([]),
+      /** When set, the only hosts user-supplied URLs may name (`.example.com` for subdomains). */
+      outboundAllowedHosts: hostList.default([]),
     })
     .prefault({}),
   /** The `/v1` gateway (docs/gateway.md). */
@@ -440,6 +465,18 @@ export const environmentVariables = {
   ENSEMBLE_ADMIN_KEY: {
     path: 'auth.adminKey',
     fix: '32-256 random letters, digits or ._~+/- from a secret store (openssl rand -base64 32), or unset it to have one generated at first start',
+  },
+  AUTH_FAILED_ATTEMPTS_PER_MINUTE: {
+    path: 'auth.failedAttemptsPerMinute',
+    fix: 'a whole number of attempts per minute, e.g. 30 (0 turns the throttling off)',
+  },
+  OUTBOUND_ALLOWED_NETWORKS: {
+    path: 'auth.outboundAllowedNetworks',
+    fix: 'a comma-separated list of CIDR ranges, e.g. 10.1.0.0/16,127.0.0.1/32',
+  },
+  OUTBOUND_ALLOWED_HOSTS: {
+    path: 'auth.outboundAllowedHosts',
+    fix: "a comma-separated list of host names, e.g. api.openai.com,.example.com (a leading '.' allows subdomains)",
   },
   LIMITS_CACHE_TTL_MS: {
     path: 'auth.limitsCacheTtlMs',

@@ -211,3 +211,31 @@ describe('authentication', () => {
     assert.ok(!logs.text.includes(admin.authorization.slice(7)));
   });
 });
+
+describe('authentication: failed key attempts', () => {
+  it('refuses an address after too many wrong keys (429, Retry-After), before any lookup; others go on', async () => {
+    const { app, admin } = await buildTestApp({ config: { auth: { failedAttemptsPerMinute: 3 } } });
+    try {
+      const from = (remoteAddress: string, authorization: string) =>
+        app.inject({ method: 'GET', url: '/v1/models', headers: { authorization }, remoteAddress });
+      const wrong = `Bearer ens_${'x'.repeat(43)}`;
+      for (let i = 0; i < 3; i++) assert.equal((await from('198.51.100.7', wrong)).statusCode, 401);
+      const blocked = await from('198.51.100.7', wrong);
+      assert.equal(blocked.statusCode, 429);
+      assert.equal(blocked.json().error.code, 'rate_limited');
+      assert.ok(Number(blocked.headers['retry-after']) > 0);
+      assert.equal(
+        (await from('198.51.100.7', admin.authorization)).statusCode,
+        429,
+        'even a right key, until the minute ends',
+      );
+      assert.equal(
+        (await from('198.51.100.8', admin.authorization)).statusCode,
+        404, // authenticated; this test app has no /v1 routes
+        'another address is not affected',
+      );
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -16,6 +16,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { type ApiKeyScheme, bearerScheme } from '../auth/api-key-scheme.ts';
 import { ApiKeySchemes } from '../auth/api-key-schemes.ts';
+import { FailedAttempts } from '../auth/failed-attempts.ts';
 import { sourceAllowed } from '../auth/source-address.ts';
 
 declare module 'fastify' {
@@ -43,6 +44,8 @@ declare module 'fastify' {
 export interface AuthenticationOptions {
   /** Checks presented keys; the CLI wires the PostgreSQL-backed store, module tests an in-memory one. */
   authenticator: Authenticator;
+  /** Failed key attempts a source address may make per minute before it is refused (429); 0: no limit. */
+  failedAttemptsPerMinute?: number;
 }
 
 /** The header an admin key names another project in. */
@@ -72,6 +75,7 @@ const refusals: Record<AuthenticationFailure, string> = {
  */
 async function authenticationPlugin(app: FastifyInstance, options: AuthenticationOptions): Promise<void> {
   const { authenticator } = options;
+  const failures = new FailedAttempts({ limitPerMinute: options.failedAttemptsPerMinute ?? 30 });
   const schemes = new ApiKeySchemes();
   schemes.register('/v1', bearerScheme);
   schemes.register('/api', bearerScheme);
@@ -104,6 +108,18 @@ async function authenticationPlugin(app: FastifyInstance, options: Authenticatio
       request.principal = nobody;
       return;
     }
+    const blocked = failures.blockedFor(request.ip);
+    if (blocked > 0) {
+      const seconds = Math.ceil(blocked / 1000);
+      reply.header('retry-after', String(seconds));
+      throw new EnsembleError(
+        'rate_limited',
+        `Too many failed API key attempts from this address; retry in ${seconds} s`,
+        {
+          details: { reason: 'failed_attempts', retryAfterSeconds: seconds },
+        },
+      );
+    }
     const header = request.headers[scheme.header];
     if (header === undefined || header === '') {
       throw unauthorized(reply, scheme, `Missing API key: send it as ${scheme.usage}`, 'missing');
@@ -115,7 +131,10 @@ async function authenticationPlugin(app: FastifyInstance, options: Authenticatio
     const answer = isPlausibleApiKeySecret(secret)
       ? await authenticator.authenticate(secret)
       : authenticationFailed.unknown;
-    if ('failure' in answer) throw unauthorized(reply, scheme, refusals[answer.failure], answer.failure);
+    if ('failure' in answer) {
+      failures.record(request.ip);
+      throw unauthorized(reply, scheme, refusals[answer.failure], answer.failure);
+    }
 
     let principal = answer.principal;
     if (principal.allowedIps !== undefined && !sourceAllowed(principal.allowedIps, request.ip)) {

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { OutboundGuard } from './outbound-guard.ts';
+
+describe('OutboundGuard', () => {
+  let server: Server;
+  let port: number;
+  before(async () => {
+    // 127.0.0.1 redirects to 127.0.0.2 (another loopback address, not allowed below).
+    server = createServer((req, res) => {
+      if (req.url === '/to-internal') {
+        res.writeHead(302, { location: `http://127.0.0.2:${port}/secret` });
+        res.end();
+      } else if (req.url === '/to-metadata') {
+        res.writeHead(307, { location: 'http://169.254.169.254/latest/meta-data/' });
+        res.end();
+      } else if (req.url === '/hop') {
+        res.writeHead(301, { location: '/ok' });
+        res.end();
+      } else res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => server.close());
+
+  const guard = new OutboundGuard({ allowedNetworks: ['127.0.0.1/32'], allowedHosts: [] });
+
+  it('follows redirects only to allowed addresses, checking each hop', async () => {
+    const ok = await guard.fetch(`http://127.0.0.1:${port}/hop`, { timeoutMs: 5_000 });
+    assert.equal(await ok.text(), 'ok');
+    for (const path of ['/to-internal', '/to-metadata']) {
+      await assert.rejects(
+        guard.fetch(`http://127.0.0.1:${port}${path}`, { timeoutMs: 5_000 }),
+        (error: Error & { code?: string }) => {
+          assert.equal(error.code, 'validation_failed');
+          assert.match(error.message, /^redirect: .*internal address/);
+          return true;
+        },
+      );
+    }
+  });
+
+  it('checks the address at connect time too (a name that resolves inside is refused)', async () => {
+    const strict = new OutboundGuard({ allowedNetworks: [], allowedHosts: [] });
+    await assert.rejects(strict.fetch(`http://localhost:${port}/ok`, { timeoutMs: 5_000 }), /internal address/);
+    // The connection's own lookup refuses it even when the URL check is skipped (DNS rebinding).
+    const agentOnly = strict as unknown as { check: () => Promise<void> };
+    agentOnly.check = async () => {};
+    await assert.rejects(strict.fetch(`http://localhost:${port}/ok`, { timeoutMs: 5_000 }), (error: Error) => {
+      const cause = (error as { cause?: Error }).cause;
+      return /internal address/.test(`${error.message} ${cause?.message ?? ''}`);
+    });
+  });
+
+  it('takes an allow-list of hosts', async () => {
+    const listed = new OutboundGuard({ allowedNetworks: ['127.0.0.0/8'], allowedHosts: ['.example.com', 'localhost'] });
+    await listed.check(`http://localhost:${port}/`, 'url');
+    await assert.rejects(listed.check('https://api.openai.com/v1', 'body.baseUrl'), /not in OUTBOUND_ALLOWED_HOSTS/);
+    await assert.rejects(listed.check('ftp://example.com/', 'body.baseUrl'), /http\(s\)/);
+  });
+});
