@@ -14,6 +14,8 @@ interface Secrets {
   batchId: string;
   artifact: string;
   collection: string;
+  pipeline: string;
+  runId: string;
 }
 
 // Tenant isolation, attacked over HTTP: every documented route, called with project A's strongest key
@@ -44,6 +46,11 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
       policy: { strategy: 'single', target: 'bsecret/model' },
     });
     await must('collection', 'POST', '/api/collections', { name: 'bsecret-docs', dimension: 3, metric: 'cosine' });
+    await must('pipeline', 'POST', '/api/pipelines', {
+      name: 'bsecret-pipe',
+      definition: { steps: [{ id: 'hello', kind: 'prompt', template: 'Hello {{input.name}}' }] },
+    });
+    const run = await must('run', 'POST', '/api/pipelines/bsecret-pipe/run', { input: { name: 'B' } }, 200);
     const job = await must('job', 'POST', '/api/jobs', {
       type: 'batch-inference',
       model: 'bsecret/model',
@@ -85,6 +92,8 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
       batchId: batch.id,
       artifact: createHash('sha256').update(bytes).digest('hex'),
       collection: 'bsecret-docs',
+      pipeline: 'bsecret-pipe',
+      runId: run.runId,
     };
   });
   after(() => harness?.close());
@@ -102,6 +111,8 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
     if (path.startsWith('/api/credentials')) return things.credential;
     if (path.startsWith('/api/routes')) return encodeURIComponent(things.route);
     if (path.startsWith('/api/collections') || path.startsWith('/pinecone')) return things.collection;
+    if (path.startsWith('/api/pipelines')) return encodeURIComponent(things.pipeline);
+    if (path.startsWith('/api/runs')) return things.runId;
     return encodeURIComponent(things.model);
   };
 
@@ -116,6 +127,8 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
     batchId: `${secrets.batchId.slice(0, -4)}ZZZZ`,
     artifact: '0'.repeat(64),
     collection: 'ghost-docs',
+    pipeline: 'ghost-pipe',
+    runId: `${secrets.runId.slice(0, -4)}ZZZZ`,
   });
 
   /** B's identifiers in an answer, other than those the request itself carried. */
@@ -243,6 +256,10 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
 /** A plausible body for a write, naming B's things where a body names anything. */
 function bodyFor(path: string): unknown {
   if (path === '/api/limits/keys/{id}') return { requestsPerMinute: 1 };
+  if (path.startsWith('/api/pipelines/') && path.endsWith('/versions')) {
+    return { definition: { steps: [{ id: 'hello', kind: 'prompt', template: 'x' }] } };
+  }
+  if (path.startsWith('/api/pipelines/') && path.endsWith('/run')) return { input: { name: 'A' } };
   if (path.endsWith('/documents')) return { id: 'd', type: 'text/plain', text: 'hello' };
   if (path.endsWith('/vectors/upsert')) return { vectors: [{ id: 'v', values: [1, 0, 0] }] };
   if (path.endsWith('/query')) return { vector: [1, 0, 0], topK: 1 };
