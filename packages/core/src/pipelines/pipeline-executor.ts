@@ -200,7 +200,17 @@ export class PipelineExecutor {
   #schemaOf(jsonSchema: Record<string, unknown>): z.ZodType {
     let schema = this.#schemas.get(jsonSchema);
     if (schema === undefined) {
-      schema = z.fromJSONSchema(jsonSchema as never);
+      try {
+        schema = z.fromJSONSchema(jsonSchema as never);
+      } catch (error) {
+        throw new EnsembleError(
+          'validation_failed',
+          `not a JSON Schema Ensemble can check: ${(error as Error).message}`,
+          {
+            retryable: false,
+          },
+        );
+      }
       this.#schemas.set(jsonSchema, schema);
     }
     return schema;

@@ -136,6 +136,27 @@ describe('validatePipeline', () => {
     );
   });
 
+  it('refuses JSON Schemas it could not check inputs or answers against', async () => {
+    assert.match(
+      await issueOf({ input: { type: 'strang' }, steps: [{ id: 'a', kind: 'prompt', template: 'x' }] }),
+      /^body\.definition\.input: not a JSON Schema Ensemble can check: Unsupported type: strang/,
+    );
+    assert.match(
+      await issueOf({
+        steps: [
+          {
+            id: 'a',
+            kind: 'model',
+            model: 'local/chat',
+            prompt: 'x',
+            schema: { type: 'object', properties: { a: { type: 'strang' } } },
+          },
+        ],
+      }),
+      /^body\.definition\.steps\[0\]\.schema: step 'a': not a JSON Schema Ensemble can check/,
+    );
+  });
+
   it('enforces the limits', async () => {
     const limits = { ...defaultPipelineLimits, maxSteps: 3, maxFanOut: 2, maxDepth: 2 };
     const prompt = (id: string) => ({ id, kind: 'prompt', template: 'x' });

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { EnsembleError } from '../errors/ensemble-error.ts';
 import { type PipelineDefinition, pipelineDefinitionSchema, type Step } from './pipeline-definition.ts';
 import { compileExpression, templatePaths } from './pipeline-expression.ts';
@@ -78,6 +79,7 @@ class Checker {
   }
 
   async run(definition: PipelineDefinition, prefix: string): Promise<void> {
+    if (definition.input !== undefined) this.#jsonSchema(definition.input, `${prefix}.input`, undefined);
     const scope = new Map<string, ValueType>([['input', 'any']]);
     await this.#list(definition.steps, `${prefix}.steps`, scope, 1);
     if (definition.output !== undefined) this.#expression(definition.output, `${prefix}.output`, scope, undefined);
@@ -137,6 +139,7 @@ class Checker {
             'a string or messages',
           );
         }
+        if (step.schema !== undefined) this.#jsonSchema(step.schema, `${field}.schema`, named);
         return step.schema === undefined ? 'string' : 'object';
       }
       case 'embed': {
@@ -263,6 +266,18 @@ class Checker {
     }
     for (const nested of nestedRefs(resolved.definition.steps)) {
       await this.#nested(nested, field, named, [...stack, name], depth + 1);
+    }
+  }
+
+  /** A JSON Schema the executor can check values against (checked here, so a run never meets a bad one). */
+  #jsonSchema(schema: Record<string, unknown>, field: string, named: string | undefined): void {
+    try {
+      z.fromJSONSchema(schema as never);
+    } catch (error) {
+      this.#issue(
+        field,
+        `${named === undefined ? '' : `${named}: `}not a JSON Schema Ensemble can check: ${(error as Error).message}`,
+      );
     }
   }
 
