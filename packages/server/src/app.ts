@@ -28,6 +28,7 @@ import metrics, { type MetricsOptions } from './plugins/metrics.ts';
 import openApi from './plugins/openapi.ts';
 import outboundUrls from './plugins/outbound-urls.ts';
 import scaleInProtection from './plugins/scale-in-protection.ts';
+import securityHeaders from './plugins/security-headers.ts';
 import { requestIdFor, requestIdHeader } from './request-id.ts';
 import type { OutboundGuard } from './security/outbound-guard.ts';
 
@@ -123,6 +124,8 @@ export async function buildApp(options: BuildAppOptions): Promise<EnsembleApp> {
 
   await app.register(errorHandler, { formatters, respond });
   await app.register(lifecycle);
+  // Before authentication: a CORS preflight carries no key.
+  await app.register(securityHeaders, { corsOrigins: config.server.corsOrigins });
   await app.register(authentication, {
     authenticator: options.authenticator,
     failedAttemptsPerMinute: config.auth.failedAttemptsPerMinute,

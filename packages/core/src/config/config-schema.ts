@@ -166,6 +166,21 @@ export const configSchema = z.strictObject({
   home: z.string().min(1).default('./.ensemble'),
   server: z
     .strictObject({
+      /** Browser origins allowed to call the API (CORS), e.g. https://console.example.com; none by default. */
+      corsOrigins: z
+        .union([z.string(), z.array(z.string())])
+        .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((o) => o.trim()).filter(Boolean))
+        .pipe(
+          z.array(
+            z
+              .string()
+              .regex(
+                /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i,
+                'each origin must be scheme://host[:port], e.g. https://console.example.com',
+              ),
+          ),
+        )
+        .default([]),
       host: z.string().min(1).default('127.0.0.1'),
       port: port.default(8080),
       bodyLimitBytes: positiveInt.default(10 * 1024 * 1024),
@@ -477,6 +492,10 @@ export const environmentVariables = {
   OUTBOUND_ALLOWED_HOSTS: {
     path: 'auth.outboundAllowedHosts',
     fix: "a comma-separated list of host names, e.g. api.openai.com,.example.com (a leading '.' allows subdomains)",
+  },
+  CORS_ALLOWED_ORIGINS: {
+    path: 'server.corsOrigins',
+    fix: 'a comma-separated list of origins, e.g. https://console.example.com,http://localhost:5173',
   },
   LIMITS_CACHE_TTL_MS: {
     path: 'auth.limitsCacheTtlMs',
