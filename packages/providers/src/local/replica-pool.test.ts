@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnsembleError } from '@ensemble/core';
@@ -91,6 +94,23 @@ describe('ReplicaPool', () => {
     await pool.close();
     await Promise.all([running, waiting]);
     await assert.rejects(pool.call('echo', 'y'), { code: 'shutting_down' });
+  });
+
+  it('undeploys a replica only after its running calls have unwound, never disposing under them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ensemble-replica-'));
+    const disposeLog = join(dir, 'dispose.log');
+    const pool = await start({ replicas: 2, maxQueue: 4 }, { disposeLog });
+    const calls = [pool.call('generate', null), pool.call('generate', null)].map((call) =>
+      assert.rejects(call, { code: 'shutting_down' }),
+    );
+    await sleep(100);
+    await pool.close();
+    await Promise.all(calls);
+    assert.deepEqual((await readFile(disposeLog, 'utf8')).trim().split('\n'), [
+      'disposed with 0 generating',
+      'disposed with 0 generating',
+    ]);
+    await rm(dir, { recursive: true, force: true });
   });
 });
 

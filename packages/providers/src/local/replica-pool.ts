@@ -1,6 +1,7 @@
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { EnsembleError, type Logger } from '@ensemble/core';
 import { oneNativeLoadAtATime } from './native-load-gate.ts';
+import { shutdownGraceMs } from './serve-replica.ts';
 import type { FromReplica, ToReplica } from './worker-protocol.ts';
 
 export interface ReplicaPoolOptions {
@@ -152,7 +153,9 @@ export class ReplicaPool {
         replica.running.clear();
         const exited = new Promise<void>((resolve) => replica.worker.once('exit', () => resolve()));
         replica.worker.postMessage({ type: 'shutdown' } satisfies ToReplica);
-        const timer = setTimeout(() => void replica.worker.terminate(), 2_000);
+        // The last resort: terminating a thread inside native code can abort the process, so the
+        // replica gets its grace to unwind and dispose first.
+        const timer = setTimeout(() => void replica.worker.terminate(), shutdownGraceMs + 5_000);
         await exited;
         clearTimeout(timer);
       }),
