@@ -107,13 +107,44 @@ export class NamespaceGraph {
       const found = this.#graphSearch(point, k, undefined);
       return found.length >= k ? found : this.#exact(point, topK, [...this.entries.keys()]);
     }
-    const matches: number[] = [];
-    for (const [label, entry] of this.entries) if (filter(entry.metadata)) matches.push(label);
-    if (matches.length <= this.#settings.exactSearchMaxMatches) return this.#exact(point, topK, matches);
-    const allowed = new Set(matches);
-    const k = Math.min(topK, matches.length);
-    const found = this.#graphSearch(point, k, (label) => allowed.has(label));
-    return found.length >= k ? found : this.#exact(point, topK, matches);
+    const exactOverMatches = () => {
+      const matches: number[] = [];
+      for (const [label, entry] of this.entries) if (filter(entry.metadata)) matches.push(label);
+      return this.#exact(point, topK, matches);
+    };
+    // Few matches (estimated from a sample): scan and search them exactly, always the true topK.
+    if (this.#estimatedMatches(filter) <= this.#settings.exactSearchMaxMatches) return exactOverMatches();
+    // Many: the graph search evaluates the filter only on the nodes it visits; if it comes back short
+    // (the matches were rarer than the sample said), fall back to the exact search.
+    const k = Math.min(topK, this.entries.size);
+    const found = this.#graphSearch(point, k, (label) => {
+      const entry = this.entries.get(label);
+      return entry !== undefined && filter(entry.metadata);
+    });
+    return found.length >= k ? found : exactOverMatches();
+  }
+
+  /** Matches in the namespace estimated from up to 512 random live labels (the whole if smaller). */
+  #estimatedMatches(filter: MetadataPredicate): number {
+    const size = this.entries.size;
+    if (size <= 512) {
+      let count = 0;
+      for (const entry of this.entries.values()) if (filter(entry.metadata)) count++;
+      return count;
+    }
+    let seen = 0;
+    let hits = 0;
+    // Labels are dense (deleted ones are skipped); a fixed-step walk from a random start spreads the sample.
+    const span = this.nextLabel;
+    const step = Math.max(1, Math.floor(span / 512));
+    const start = Math.floor(Math.random() * step);
+    for (let label = start; label < span && seen < 512; label += step) {
+      const entry = this.entries.get(label);
+      if (entry === undefined) continue;
+      seen++;
+      if (filter(entry.metadata)) hits++;
+    }
+    return seen === 0 ? 0 : Math.ceil((hits / seen) * size);
   }
 
   #graphSearch(point: Float32Array, k: number, filter: ((label: number) => boolean) | undefined): GraphMatch[] {
