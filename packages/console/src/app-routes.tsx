@@ -7,6 +7,7 @@ import { ModelDetailPage } from './routes/models/model-detail-page.tsx';
 import { ModelsListPage } from './routes/models/models-list-page.tsx';
 import { RegisterModelPage } from './routes/models/register-model-page.tsx';
 import { OverviewPage } from './routes/overview/overview-page.tsx';
+import { NewPipelinePage, PipelineDetailPage, PipelinesPage, RunPage } from './routes/pipelines/pipelines-page.tsx';
 import { PlaygroundPage } from './routes/playground/playground-page.tsx';
 import { NewRoutePage, RouteDetailPage, RoutesPage } from './routes/routes/routes-page.tsx';
 import { SettingsPage } from './routes/settings/settings-page.tsx';
@@ -29,6 +30,10 @@ export const pageRoutes: PageRoute[] = [
   { pattern: '/routes', page: RoutesPage, nav: { label: 'Routes', key: 'r' } },
   { pattern: '/routes/new', page: NewRoutePage },
   { pattern: '/routes/:name*', page: RouteDetailPage },
+  { pattern: '/pipelines', page: PipelinesPage, nav: { label: 'Pipelines', key: 'l' } },
+  { pattern: '/pipelines/new', page: NewPipelinePage },
+  { pattern: '/pipelines/:name', page: PipelineDetailPage },
+  { pattern: '/runs/:id', page: RunPage },
   { pattern: '/jobs', page: JobsListPage, nav: { label: 'Jobs', key: 'j' } },
   { pattern: '/jobs/:id', page: JobDetailPage },
   { pattern: '/collections', page: CollectionsPage, nav: { label: 'Collections', key: 'c' } },

@@ -39,6 +39,14 @@ export const queryKeys = {
     list: () => ['collections', 'list'] as const,
     detail: (name: string) => ['collections', 'detail', name] as const,
   },
+  pipelines: {
+    all: ['pipelines'] as const,
+    list: () => ['pipelines', 'list'] as const,
+    detail: (name: string) => ['pipelines', 'detail', name] as const,
+    version: (name: string, version: number) => ['pipelines', 'detail', name, 'version', version] as const,
+    runs: (name: string) => ['pipelines', 'runs', name] as const,
+    run: (id: string) => ['pipelines', 'run', id] as const,
+  },
   keys: {
     all: ['keys'] as const,
     list: () => ['keys', 'list'] as const,
