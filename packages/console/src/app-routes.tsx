@@ -1,17 +1,59 @@
-import type { ComponentType } from 'react';
-import { CollectionDetailPage, CollectionsPage } from './routes/collections/collections-page.tsx';
-import { JobDetailPage } from './routes/jobs/job-detail-page.tsx';
-import { JobsListPage } from './routes/jobs/jobs-list-page.tsx';
-import { KeysPage } from './routes/keys/keys-page.tsx';
-import { ModelDetailPage } from './routes/models/model-detail-page.tsx';
-import { ModelsListPage } from './routes/models/models-list-page.tsx';
-import { RegisterModelPage } from './routes/models/register-model-page.tsx';
-import { OverviewPage } from './routes/overview/overview-page.tsx';
-import { NewPipelinePage, PipelineDetailPage, PipelinesPage, RunPage } from './routes/pipelines/pipelines-page.tsx';
-import { PlaygroundPage } from './routes/playground/playground-page.tsx';
-import { NewRoutePage, RouteDetailPage, RoutesPage } from './routes/routes/routes-page.tsx';
-import { SettingsPage } from './routes/settings/settings-page.tsx';
-import { UsagePage } from './routes/usage/usage-page.tsx';
+import { type ComponentType, lazy } from 'react';
+
+// Each page is its own chunk, loaded when first opened: the sign-in page needs none of them.
+const CollectionDetailPage = lazy(() =>
+  import('./routes/collections/collections-page.tsx').then((module) => ({ default: module.CollectionDetailPage })),
+);
+const CollectionsPage = lazy(() =>
+  import('./routes/collections/collections-page.tsx').then((module) => ({ default: module.CollectionsPage })),
+);
+const JobDetailPage = lazy(() =>
+  import('./routes/jobs/job-detail-page.tsx').then((module) => ({ default: module.JobDetailPage })),
+);
+const JobsListPage = lazy(() =>
+  import('./routes/jobs/jobs-list-page.tsx').then((module) => ({ default: module.JobsListPage })),
+);
+const KeysPage = lazy(() => import('./routes/keys/keys-page.tsx').then((module) => ({ default: module.KeysPage })));
+const ModelDetailPage = lazy(() =>
+  import('./routes/models/model-detail-page.tsx').then((module) => ({ default: module.ModelDetailPage })),
+);
+const ModelsListPage = lazy(() =>
+  import('./routes/models/models-list-page.tsx').then((module) => ({ default: module.ModelsListPage })),
+);
+const RegisterModelPage = lazy(() =>
+  import('./routes/models/register-model-page.tsx').then((module) => ({ default: module.RegisterModelPage })),
+);
+const OverviewPage = lazy(() =>
+  import('./routes/overview/overview-page.tsx').then((module) => ({ default: module.OverviewPage })),
+);
+const NewPipelinePage = lazy(() =>
+  import('./routes/pipelines/pipelines-page.tsx').then((module) => ({ default: module.NewPipelinePage })),
+);
+const PipelineDetailPage = lazy(() =>
+  import('./routes/pipelines/pipelines-page.tsx').then((module) => ({ default: module.PipelineDetailPage })),
+);
+const PipelinesPage = lazy(() =>
+  import('./routes/pipelines/pipelines-page.tsx').then((module) => ({ default: module.PipelinesPage })),
+);
+const RunPage = lazy(() =>
+  import('./routes/pipelines/pipelines-page.tsx').then((module) => ({ default: module.RunPage })),
+);
+const PlaygroundPage = lazy(() =>
+  import('./routes/playground/playground-page.tsx').then((module) => ({ default: module.PlaygroundPage })),
+);
+const NewRoutePage = lazy(() =>
+  import('./routes/routes/routes-page.tsx').then((module) => ({ default: module.NewRoutePage })),
+);
+const RouteDetailPage = lazy(() =>
+  import('./routes/routes/routes-page.tsx').then((module) => ({ default: module.RouteDetailPage })),
+);
+const RoutesPage = lazy(() =>
+  import('./routes/routes/routes-page.tsx').then((module) => ({ default: module.RoutesPage })),
+);
+const SettingsPage = lazy(() =>
+  import('./routes/settings/settings-page.tsx').then((module) => ({ default: module.SettingsPage })),
+);
+const UsagePage = lazy(() => import('./routes/usage/usage-page.tsx').then((module) => ({ default: module.UsagePage })));
 
 /** The console's pages: the path pattern, the navigation entry, and the shortcut key after `g`. */
 export interface PageRoute {

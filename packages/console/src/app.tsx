@@ -1,5 +1,5 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState, useSyncExternalStore } from 'react';
+import { Suspense, useEffect, useState, useSyncExternalStore } from 'react';
 import { useApiKey } from './api/session.ts';
 import { pageRoutes } from './app-routes.tsx';
 import { Link, matchPath, navigate, useLocation } from './lib/router.tsx';
@@ -8,6 +8,7 @@ import { applyTheme, storedTheme, type ThemeChoice } from './lib/theme.ts';
 import { NotFoundPage } from './routes/not-found-page.tsx';
 import { SignInPage } from './routes/sign-in/sign-in-page.tsx';
 import { Button } from './ui/button.tsx';
+import { Spinner } from './ui/states.tsx';
 
 function subscribeOnline(listener: () => void) {
   window.addEventListener('online', listener);
@@ -131,7 +132,9 @@ export function App() {
             You are offline: the pages show what they last loaded and refresh when the connection is back.
           </div>
         )}
-        {match ? <match.route.page params={match.params} /> : <NotFoundPage path={path} />}
+        <Suspense fallback={<Spinner />}>
+          {match ? <match.route.page params={match.params} /> : <NotFoundPage path={path} />}
+        </Suspense>
       </main>
     </div>
   );
