@@ -54,6 +54,12 @@ const fastifyCodes: Readonly<Record<string, FastifyMapping>> = {
   FST_ERR_BAD_URL: { code: 'validation_failed', param: 'url', message: () => 'The request URL is malformed' },
   FST_ERR_INVALID_URL: { code: 'validation_failed', param: 'url', message: () => 'The request URL is malformed' },
   FST_ERR_HANDLER_TIMEOUT: { code: 'timeout', message: () => 'The request did not complete in time' },
+  // Found by schemathesis: a path segment over the router's limit was a 500.
+  FST_ERR_MAX_PARAM_LENGTH: {
+    code: 'validation_failed',
+    param: 'url',
+    message: () => 'A path segment of the request URL is too long',
+  },
 };
 
 /** For Fastify (or plugin) errors without an entry above: the code of their 4xx status. */
@@ -83,7 +89,26 @@ interface FastifyLikeError {
 /** Maps anything a handler, hook or Fastify itself threw onto the catalogue. */
 export function toErrorProblem(error: unknown, context: ProblemContext): MappedProblem {
   if (EnsembleError.isInstance(error)) return fromEnsembleError(error, context);
+  // busboy's refusal of a multipart body without a boundary (found by schemathesis: was a 500).
+  if (error instanceof Error && /^Multipart: Boundary not found$/.test(error.message)) {
+    return {
+      problem: make('validation_failed', 'The multipart Content-Type has no boundary', context, {
+        param: 'headers.content-type',
+      }),
+      internal: false,
+    };
+  }
   if (!isFastifyLikeError(error)) return internal(context);
+  // PostgreSQL's data exceptions (class 22: a number out of range, text it cannot store) come from a
+  // value the client sent that the schema let through (found by schemathesis: were 500s).
+  if (/^22[0-9A-Z]{3}$/.test(error.code) && 'severity' in (error as object)) {
+    return {
+      problem: make('validation_failed', 'A value in the request is out of range or cannot be stored', context, {
+        details: { sqlstate: error.code },
+      }),
+      internal: false,
+    };
+  }
 
   if (Array.isArray(error.validation) && error.validation.length > 0) {
     const issues = validationIssues(error.validationContext, error.validation);
