@@ -52,14 +52,20 @@ test('dev: the image is built from the Dockerfile, and only the whitelisted file
   assert.ok(existsSync(join(context, 'package-lock.json')));
   assert.ok(existsSync(join(context, 'packages/cli/bin/ensemble.js')));
   const top = readdirSync(context).sort();
-  assert.deepEqual(top, ['.dockerignore', 'package-lock.json', 'package.json', 'packages']);
+  assert.deepEqual(top, ['.dockerignore', 'package-lock.json', 'package.json', 'packages', 'tsconfig.base.json']);
   const staged = readdirSync(context, { recursive: true }).map(String);
   assert.ok(!staged.some((file) => file.includes('node_modules')), 'no node_modules');
   assert.ok(!staged.some((file) => file.endsWith('.test.ts')), 'no tests');
   assert.ok(!staged.some((file) => /(^|\/)\.env$/.test(file)), 'no .env');
+  assert.ok(
+    !staged.some((file) => /(^|\/)dist(\/|$)/.test(file)),
+    "no local console build: the image's console stage makes its own",
+  );
+  assert.ok(existsSync(join(context, 'packages/console/src')), "the console's sources, for its build stage");
   assert.deepEqual(readdirSync(join(context, 'packages')).sort(), [
     'adapters',
     'cli',
+    'console',
     'core',
     'infra',
     'providers',

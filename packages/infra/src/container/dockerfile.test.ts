@@ -68,12 +68,28 @@ test('only production dependencies are installed, from the lock file, without in
   const installs = all('RUN').filter((i) => /\bnpm\s+(ci|install|i)\b/.test(i.args));
   assert.ok(installs.length > 0);
   for (const install of installs) {
-    if (/--include=dev/.test(install.args)) continue; // the (future) console build stage only
+    if (/--include=dev/.test(install.args)) continue; // the console build stage only
     assert.match(install.args, /\bnpm ci\b/, 'npm ci, from the lock file');
     assert.match(install.args, /--omit=dev/);
     assert.match(install.args, /--ignore-scripts/);
   }
   assert.ok(!inFinalStage('RUN').some((i) => /\bnpm\b/.test(i.args)), 'no npm in the final stage');
+});
+
+test('the console is built in a stage of its own, and only its dist/ reaches the runtime', () => {
+  const consoleStage = all('FROM').find((i) => i.stageName === 'console');
+  assert.ok(consoleStage, 'a console stage');
+  const build = all('RUN').filter((i) => i.stage === consoleStage.stage);
+  assert.ok(build.some((i) => /npm run build --workspace=@ensemble\/console/.test(i.args)));
+  assert.deepEqual(
+    inFinalStage('COPY')
+      .filter((i) => i.args.includes('console'))
+      .map((i) => i.args),
+    ['--from=console /app/packages/console/dist packages/console/dist'],
+  );
+  const ignore = readFileSync(join(repositoryRoot, '.dockerignore'), 'utf8');
+  assert.match(ignore, /^!packages\/console$/m);
+  assert.match(ignore, /^\*\*\/dist$/m, "a local build never replaces the image's own");
 });
 
 test('configuration by environment only: HOST=0.0.0.0, and no secret in ENV or ARG', () => {
@@ -103,9 +119,12 @@ test('the image copies exactly the workspace packages the ensemble command depen
     }
   };
   visit('cli');
+  // The console stage copies the console's own sources to build them; only its dist/ reaches the runtime.
+  const consoleStage = all('FROM').find((i) => i.stageName === 'console')?.stage;
   const copied = (pattern: RegExp) =>
     new Set(
       all('COPY')
+        .filter((i) => i.stage !== consoleStage)
         .map((i) => pattern.exec(i.args)?.[1])
         .filter((name): name is string => name !== undefined),
     );
