@@ -43,6 +43,17 @@ describe('model files in an S3 bucket', { timeout: 300_000 }, () => {
     fetch(`${ensemble.url}${path}`, { ...init, headers: { ...ensemble.auth, ...init.headers } });
 
   it('uploads to the bucket, and loads a model whose files are only in the bucket', async () => {
+    try {
+      await uploadsAndLoads();
+    } catch (error) {
+      // A failure here is often the server's (it died, or refused): show what it printed.
+      throw new Error(`${String(error)}\n--- ensemble output ---\n${ensemble.output().slice(-6_000)}`, {
+        cause: error,
+      });
+    }
+  });
+
+  const uploadsAndLoads = async () => {
     const store = await builtInArtifacts();
     for (const role of ['weights', 'tokenizer']) {
       const sha256 = file(role)?.sha256 as string;
@@ -92,5 +103,5 @@ describe('model files in an S3 bucket', { timeout: 300_000 }, () => {
     );
     const verified = await api(`/api/artifacts/${file('weights')?.sha256}`);
     assert.equal(verified.status, 200, await verified.clone().text());
-  });
+  };
 });
