@@ -23,7 +23,8 @@ function start(overrides: Partial<ReplicaPoolOptions> = {}, backendOptions: unkn
   });
 }
 
-describe('ReplicaPool', () => {
+// Bounded: a pool that never settles must fail here, not hold the whole test run.
+describe('ReplicaPool', { timeout: 120_000 }, () => {
   const pools: ReplicaPool[] = [];
   after(async () => {
     await Promise.all(pools.map((pool) => pool.close()));

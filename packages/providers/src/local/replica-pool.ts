@@ -55,6 +55,8 @@ interface Replica {
   running: Map<number, PendingCall>;
   /** Why it last stopped or failed to load. */
   lastError?: string;
+  /** Settles when the thread has ended (at once for one that already has). */
+  exited: Promise<void>;
 }
 
 /**
@@ -151,13 +153,21 @@ export class ReplicaPool {
       this.replicas.map(async (replica) => {
         for (const call of replica.running.values()) settle(call, stopping);
         replica.running.clear();
-        const exited = new Promise<void>((resolve) => replica.worker.once('exit', () => resolve()));
+        // A replica that already died (waiting for its restart) has no thread to stop: no 'exit' will come.
+        if (replica.state === 'dead') return;
+        const exited = replica.exited;
         replica.worker.postMessage({ type: 'shutdown' } satisfies ToReplica);
         // The last resort: terminating a thread inside native code can abort the process, so the
         // replica gets its grace to unwind and dispose first.
         const timer = setTimeout(() => void replica.worker.terminate(), shutdownGraceMs + 5_000);
-        await exited;
+        // Undeploy never hangs: if no 'exit' comes even after the terminate, the pool gives the thread up.
+        let giveUp: NodeJS.Timeout | undefined;
+        const gaveUp = new Promise<void>((resolve) => {
+          giveUp = setTimeout(resolve, shutdownGraceMs + 10_000);
+        });
+        await Promise.race([exited, gaveUp]);
         clearTimeout(timer);
+        clearTimeout(giveUp);
       }),
     );
   }
@@ -216,7 +226,13 @@ export class ReplicaPool {
       workerData: this.options.workerData,
       ...(this.options.resourceLimits === undefined ? {} : { resourceLimits: this.options.resourceLimits }),
     });
-    const replica: Replica = { index, worker, state: 'starting', running: new Map() };
+    const replica: Replica = {
+      index,
+      worker,
+      state: 'starting',
+      running: new Map(),
+      exited: new Promise<void>((resolve) => worker.once('exit', () => resolve())),
+    };
     this.replicas[index] = replica;
 
     return new Promise<void>((resolve, reject) => {
