@@ -21,8 +21,8 @@ import {
   validationError,
 } from '@ensemble/core';
 import { type Kysely, type Selectable, sql } from 'kysely';
-import { advisoryLockKey } from './advisory-lock-key.ts';
 import type { DatabaseSchema, RoutesTable, RouteVersionsTable } from './database-schema.ts';
+import { lockProjectRoutes } from './model-route-guards.ts';
 import { decodeNameCursor, encodeNameCursor } from './name-cursor.ts';
 
 type Db = Kysely<DatabaseSchema>;
@@ -274,7 +274,7 @@ export class PostgresRouteRepository implements RouteRepository {
   /** One write: a transaction holding the project's route lock, a NOTIFY at commit, then local listeners. */
   async #write<T>(projectId: string, work: (trx: Db) => Promise<T>): Promise<T> {
     const result = await this.#db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(${advisoryLockKey('ensemble', 'routes', projectId)}::bigint)`.execute(trx);
+      await lockProjectRoutes(trx, projectId);
       const value = await work(trx);
       await sql`select pg_notify(${routesChannel}, ${projectId})`.execute(trx);
       return value;
