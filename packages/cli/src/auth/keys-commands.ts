@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type ApiTarget, apiRequest, apiTarget } from '../jobs/jobs-api-client.ts';
+import { type ApiTarget, apiRequest, apiTarget, collect, withApiClientOptions } from '../jobs/jobs-api-client.ts';
 
 interface ClientOptions {
   url?: string;
@@ -39,10 +39,10 @@ interface KeyJson {
 export function addKeysCommands(program: Command): void {
   const keys = program.command('keys').description('Create, list and revoke API keys on a running Ensemble');
   const client = (command: Command) =>
-    command
-      .option('--url <url>', 'the Ensemble API (env ENSEMBLE_URL, default http://127.0.0.1:8080)')
-      .option('--api-key <key>', 'an API key (env ENSEMBLE_API_KEY, else <ENSEMBLE_HOME>/admin.key)')
-      .option('--project <id>', "with an admin key: act on this project instead of the key's own");
+    withApiClientOptions(command).option(
+      '--project <id>',
+      "with an admin key: act on this project instead of the key's own",
+    );
 
   client(
     keys
@@ -144,8 +144,4 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
       .join('  ')
       .trimEnd()}\n`;
   return [line(header), ...rows.map(line)].join('');
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { EnsembleError } from '@ensemble/core';
 import type { Command } from 'commander';
-import { apiRequest, apiTarget } from '../jobs/jobs-api-client.ts';
+import { apiRequest, apiTarget, withApiClientOptions } from '../jobs/jobs-api-client.ts';
 
 interface IngestOptions {
   url?: string;
@@ -45,11 +45,11 @@ export function ingestProgressLine(done: number, total: number, chunks: number, 
  * the file name, so ingesting it again replaces it), with a progress bar on stderr.
  */
 export function addIngestCommand(program: Command): void {
-  program
-    .command('ingest <collection> <files...>')
-    .description('Ingest text, Markdown, HTML and PDF files into a collection (re-ingesting a file replaces it)')
-    .option('--url <url>', 'the Ensemble API (env ENSEMBLE_URL, default http://127.0.0.1:8080)')
-    .option('--api-key <key>', 'an API key (env ENSEMBLE_API_KEY, else <ENSEMBLE_HOME>/admin.key)')
+  withApiClientOptions(
+    program
+      .command('ingest <collection> <files...>')
+      .description('Ingest text, Markdown, HTML and PDF files into a collection (re-ingesting a file replaces it)'),
+  )
     .option('--chunk-size <chars>', 'characters per chunk', '1000')
     .option('--chunk-overlap <chars>', 'characters shared by neighbouring chunks', '200')
     .option('--namespace <name>', 'the namespace to write to')

@@ -3,11 +3,24 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { EnsembleError } from '@ensemble/core';
+import type { Command } from 'commander';
 
 export interface ApiTarget {
   /** `http://127.0.0.1:8080` */
   url: string;
   apiKey: string;
+}
+
+/** `--url` and `--api-key` on a client command: what `apiTarget` reads, documented once. */
+export function withApiClientOptions(command: Command): Command {
+  return command
+    .option('--url <url>', 'the Ensemble API (env ENSEMBLE_URL, default http://127.0.0.1:8080)')
+    .option('--api-key <key>', 'an API key (env ENSEMBLE_API_KEY, else <ENSEMBLE_HOME>/admin.key)');
+}
+
+/** A repeatable option's parser (`--tag a --tag b` → `['a', 'b']`). */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 /**

@@ -2,7 +2,14 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { type ApiTarget, apiRequest, apiTarget, uploadFile } from './jobs-api-client.ts';
+import {
+  type ApiTarget,
+  apiRequest,
+  apiTarget,
+  withApiClientOptions as client,
+  collect,
+  uploadFile,
+} from './jobs-api-client.ts';
 import { watchJob } from './watch-job.ts';
 
 interface ClientOptions {
@@ -28,11 +35,6 @@ interface SubmitOptions extends ClientOptions {
  */
 export function addJobsCommands(program: Command): void {
   const jobs = program.command('jobs').description('Submit and follow async jobs on a running Ensemble');
-  const client = (command: Command) =>
-    command
-      .option('--url <url>', 'the Ensemble API (env ENSEMBLE_URL, default http://127.0.0.1:8080)')
-      .option('--api-key <key>', 'an API key (env ENSEMBLE_API_KEY, else <ENSEMBLE_HOME>/admin.key)');
-
   client(
     jobs
       .command('submit <file>')
@@ -110,10 +112,6 @@ async function watch(target: ApiTarget, id: string): Promise<void> {
     `${id} ${last.status}: ${succeeded} succeeded, ${failed} failed, ${total - succeeded - failed} not run\n`,
   );
   if (last.status !== 'completed') process.exitCode = 1;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 function metadataOf(pairs: readonly string[]): Record<string, string> {
