@@ -279,6 +279,7 @@ export interface JobsTable {
   target_name: string;
   target_version: number;
   target_kind: string;
+  target_type: ColumnType<string, string | undefined, string>;
   priority: string;
   item_timeout_ms: number;
   retry: JsonColumn<{ maxAttempts: number; initialDelayMs: number; maxDelayMs: number }>;

@@ -1,4 +1,13 @@
-import type { Job, JobModelKind, JobPriority, JobSource, JobStatus, JobType, JobWebhook } from '@ensemble/core';
+import type {
+  Job,
+  JobModelKind,
+  JobPriority,
+  JobSource,
+  JobStatus,
+  JobTargetType,
+  JobType,
+  JobWebhook,
+} from '@ensemble/core';
 import type { Selectable } from 'kysely';
 import type { JobsTable } from './database-schema.ts';
 
@@ -12,7 +21,12 @@ export function toJob(row: JobRow): Job {
     type: row.type as JobType,
     status: row.status as JobStatus,
     model: row.model,
-    target: { name: row.target_name, version: row.target_version, kind: row.target_kind as JobModelKind },
+    target: {
+      type: row.target_type as JobTargetType,
+      name: row.target_name,
+      version: row.target_version,
+      kind: row.target_kind as JobModelKind,
+    },
     priority: row.priority as JobPriority,
     itemTimeoutMs: row.item_timeout_ms,
     retry: row.retry,

@@ -51,6 +51,7 @@ export class PostgresJobRepository implements JobRepository {
           target_name: job.target.name,
           target_version: job.target.version,
           target_kind: job.target.kind,
+          target_type: job.target.type,
           priority: job.priority,
           item_timeout_ms: job.itemTimeoutMs,
           retry: JSON.stringify(job.retry),

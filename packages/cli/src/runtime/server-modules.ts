@@ -88,6 +88,7 @@ export function serverModules(
       limits: { maxItems: uploads.config.jobs.maxItems, maxItemBytes: uploads.config.jobs.maxItemBytes },
       notifier: new PostgresJobEventNotifier(platform.database),
       signer: new HmacWebhookSigner(registry.masterKey),
+      routes: routes.lookup,
     }),
     // OpenAI's Files and Batch APIs on top of the jobs (their /v1 errors use the gateway's formatter).
     batchApiModule({
@@ -97,6 +98,7 @@ export function serverModules(
       artifacts: uploads.artifacts,
       limits: { maxItems: uploads.config.jobs.maxItems, maxItemBytes: uploads.config.jobs.maxItemBytes },
       uploadLimitBytes: uploads.config.server.uploadLimitBytes,
+      routes: routes.lookup,
     }),
     ...(collections === undefined
       ? []

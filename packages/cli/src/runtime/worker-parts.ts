@@ -2,6 +2,7 @@ import {
   OutboxRelay,
   PostgresJobWebhookStore,
   PostgresJobWorkStore,
+  PostgresRouteRepository,
   PostgresUsageLedger,
 } from '@ensemble/adapters/postgres';
 import { HmacWebhookSigner } from '@ensemble/adapters/webhooks';
@@ -46,7 +47,12 @@ function workerConsumers(
   // Jobs: the planner and the task runners, calling models the way /v1 does (and, like /v1, leaving a
   // usage event per call for the ledger; flushed when the worker stops, after its consumers).
   const usage = config.usage.ledger ? new BufferedUsageRecorder({ bus: platform.bus, logger }) : undefined;
-  const caller = new GatewayJobModelCaller(runtimes, usage);
+  // Items of jobs pinned to a route run its policy; the route versions are read from storage (immutable).
+  const caller = new GatewayJobModelCaller(runtimes, {
+    usage,
+    routes: new PostgresRouteRepository(platform.database.db),
+    logger,
+  });
   const jobs = jobConsumers({
     store: new PostgresJobWorkStore(platform.database.db, defaultJobTopics),
     caller,

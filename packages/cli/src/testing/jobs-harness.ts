@@ -13,6 +13,7 @@ import {
   PostgresJobRepository,
   PostgresJobWebhookStore,
   PostgresJobWorkStore,
+  PostgresRouteRepository,
 } from '@ensemble/adapters/postgres';
 import { HmacWebhookSigner } from '@ensemble/adapters/webhooks';
 import {
@@ -82,6 +83,8 @@ export interface JobsHarness {
   topics: JobTopics;
   upstream: FakeJobUpstream;
   registry: TestRegistry;
+  /** Route storage (jobs may name routes). */
+  routes: PostgresRouteRepository;
   admin: { authorization: string };
   artifacts: LocalArtifactStore;
   signer: HmacWebhookSigner;
@@ -167,6 +170,8 @@ export async function startJobsHarness(options: JobsHarnessOptions): Promise<Job
   );
 
   const signer = new HmacWebhookSigner(randomBytes(32));
+  // Jobs may name routes: submissions look names up here, and workers read the pinned versions.
+  const routes = new PostgresRouteRepository(database.db);
   const owners = new PostgresArtifactOwners(database.db);
   const app = await buildApp({
     config: configSchema.parse({ log: { level: 'silent' } }),
@@ -183,6 +188,7 @@ export async function startJobsHarness(options: JobsHarnessOptions): Promise<Job
         limits: { maxItems: 20_000, maxItemBytes: 64 * 1024 },
         notifier: new PostgresJobEventNotifier(database),
         signer,
+        routes,
       }),
       batchApiModule({
         jobs: new PostgresJobRepository(database.db, topics),
@@ -191,6 +197,7 @@ export async function startJobsHarness(options: JobsHarnessOptions): Promise<Job
         artifacts,
         limits: { maxItems: 20_000, maxItemBytes: 64 * 1024 },
         uploadLimitBytes: 100 * 1024 * 1024,
+        routes,
       }),
     ],
   });
@@ -201,7 +208,7 @@ export async function startJobsHarness(options: JobsHarnessOptions): Promise<Job
   const usageRecorder = { record: (event: UsageEvent) => usage.push(event), flush: async () => {} };
   const workers: RunningWorker[] = [];
   const startJobWorker = async () => {
-    const caller = new GatewayJobModelCaller(runtimes, usageRecorder);
+    const caller = new GatewayJobModelCaller(runtimes, { usage: usageRecorder, routes });
     callers.push(caller);
     const relay = new OutboxRelay({ database, bus, logger: silentLogger, pollIntervalMs: 200 });
     const worker = await startWorker({
@@ -261,6 +268,7 @@ export async function startJobsHarness(options: JobsHarnessOptions): Promise<Job
     topics,
     upstream,
     registry,
+    routes,
     admin: registry.keys.admin,
     artifacts,
     signer,

@@ -1,8 +1,10 @@
 /** One call of one item, as the job's target and the item's request body say. */
 export interface JobModelCall {
   projectId: string;
-  /** `name@version`: the model the job was pinned to. */
+  /** `name@version`: the model the job was pinned to; with `route`, the route's name. */
   model: string;
+  /** The route version the job was pinned to: the item runs through its policy (fallbacks, retries, splits). */
+  route?: { name: string; version: number };
   operation: 'chat' | 'embeddings';
   /** The request body without `model`. */
   body: Record<string, unknown>;
@@ -24,8 +26,8 @@ export interface JobModelAnswer {
 /**
  * How a worker calls the model of a job item. The composition root wires the gateway's call path
  * (the pass-through for OpenAI-wire upstreams, LangChain for the rest) over the model runtimes; a
- * failure is an `EnsembleError` whose `retryable` says whether another attempt may help. This is
- * also the seam for routes: a job naming a route will be run by an implementation that routes.
+ * failure is an `EnsembleError` whose `retryable` says whether another attempt may help. A call
+ * with `route` runs through that route version's policy, as `/v1` runs a route.
  * Each call (every attempt) may leave one usage event, as a `/v1` call does.
  */
 export interface JobModelCaller {

@@ -36,10 +36,12 @@ export interface JobRetryPolicy {
 }
 
 /**
- * What the items of a job call. Only models for now, pinned to the version the name resolved to
- * at submission, so every item of a job runs on the same model. A route will be a second kind.
+ * What the items of a job call: a model, or a route (its policy picks the model of each item, with its
+ * fallbacks and retries, as `/v1` does), pinned to the version the name resolved to at submission, so
+ * every item of a job runs the same model or the same route version even if an alias or route moves.
  */
 export interface JobTarget {
+  type: JobTargetType;
   name: string;
   version: number;
   /** The model's kind: what an item's body must look like (`chat`: messages, `embedding`: input). */
@@ -55,6 +57,9 @@ export interface JobWebhook {
   lastError: string | null;
   deliveredAt: Date | null;
 }
+
+export const jobTargetTypes = ['model', 'route'] as const;
+export type JobTargetType = (typeof jobTargetTypes)[number];
 
 export const jobModelKinds = ['chat', 'embedding'] as const;
 export type JobModelKind = (typeof jobModelKinds)[number];

@@ -101,9 +101,12 @@ export async function attemptOnce(
   if (!(await context.slots.acquire(job.priority, signal))) return { kind: 'handed-back' };
   const timeout = AbortSignal.timeout(job.itemTimeoutMs);
   try {
+    const { target } = job;
     const answer = await context.caller.call({
       projectId: job.projectId,
-      model: `${job.target.name}@${job.target.version}`,
+      ...(target.type === 'route'
+        ? { model: target.name, route: { name: target.name, version: target.version } }
+        : { model: `${target.name}@${target.version}` }),
       operation: call.operation,
       body: call.body,
       signal: AbortSignal.any([signal, timeout]),

@@ -9,6 +9,7 @@ import {
   type JobRepository,
   type ModelRepository,
   notFound,
+  type RouteLookup,
   validationError,
 } from '@ensemble/core';
 import multipart from '@fastify/multipart';
@@ -35,6 +36,8 @@ export interface BatchApiModuleOptions {
   limits: JobInputLimits;
   /** Largest file `POST /v1/files` takes. */
   uploadLimitBytes: number;
+  /** A job's `model` is looked up as a route first, as `/v1` does; without it only models are accepted. */
+  routes?: Pick<RouteLookup, 'current'> | undefined;
 }
 
 const tags = ['openai-batch'];

@@ -5,13 +5,22 @@ import {
   type JobModelCaller,
   type KindExpectation,
   type LoadedModel,
+  type Logger,
   type ModelRuntimeManager,
+  type Route,
+  type RouteContext,
+  type RouteRepository,
+  silentLogger,
   type UsageRecorder,
 } from '@ensemble/core';
 import type { Agent } from 'undici';
+import { CallRunner } from '../openai-gateway/call-runner.ts';
 import { completeChat } from '../openai-gateway/chat-target.ts';
 import { embed } from '../openai-gateway/embeddings-target.ts';
 import { ModelTargets } from '../openai-gateway/model-targets.ts';
+import { ProjectBreakers } from '../openai-gateway/project-breakers.ts';
+import { RouteTargets } from '../openai-gateway/route-targets.ts';
+import { systemClock } from '../openai-gateway/system-clock.ts';
 import { createUpstreamDispatcher } from '../openai-gateway/upstream-dispatcher.ts';
 
 const expectations: Record<JobModelCall['operation'], KindExpectation> = {
@@ -19,43 +28,117 @@ const expectations: Record<JobModelCall['operation'], KindExpectation> = {
   embeddings: { kinds: ['embedding'], as: 'an embedding model', field: 'model' },
 };
 
+/** Route versions are immutable: remembered once read, up to this many (then forgotten all at once). */
+const maxRememberedRoutes = 1_000;
+
+export interface GatewayJobModelCallerOptions {
+  /** With it, every call leaves one usage event (endpoint `chat`/`embeddings`, the item as request id). */
+  usage?: UsageRecorder | undefined;
+  /** Where the route versions jobs are pinned to are read (and the routes they nest, at their current version). */
+  routes?: Pick<RouteRepository, 'getVersion' | 'current'> | undefined;
+  logger?: Logger;
+}
+
 /**
  * Job items called the way `/v1` calls models: a pass-through over one keep-alive undici pool for
  * OpenAI-wire upstreams, LangChain for the rest, with the same checks and the same errors (a
  * refused request is a non-retryable `upstream_bad_request`, an outage a retryable `upstream_error`).
- * Names resolve through a 2 s cache, so a batch does not read the registry per item.
+ * An item of a job pinned to a route runs through that route version's policy on the gateway's
+ * `CallRunner` (retries, fallbacks, splits, conditions on the item's `metadata` and parameters,
+ * circuit breakers per project in this process). Names resolve through a 2 s cache, so a batch does
+ * not read the registry per item.
  */
 export class GatewayJobModelCaller implements JobModelCaller {
   readonly #targets: ModelTargets;
   readonly #dispatcher: Agent;
   readonly #usage: UsageRecorder | undefined;
+  readonly #routes: GatewayJobModelCallerOptions['routes'];
+  readonly #runner: CallRunner;
+  readonly #logger: Logger;
+  readonly #versions = new Map<string, Promise<Route>>();
 
-  /** With `usage`, every call leaves one usage event (endpoint `chat`/`embeddings`, the item as request id). */
-  constructor(runtimes: ModelRuntimeManager, usage?: UsageRecorder) {
+  constructor(runtimes: ModelRuntimeManager, options: GatewayJobModelCallerOptions = {}) {
     this.#targets = new ModelTargets(runtimes);
     this.#dispatcher = createUpstreamDispatcher();
-    this.#usage = usage;
+    this.#usage = options.usage;
+    this.#routes = options.routes;
+    this.#logger = options.logger ?? silentLogger;
+    this.#runner = new CallRunner({
+      targets: this.#targets,
+      routes: options.routes,
+      routeTargets: options.routes === undefined ? undefined : new RouteTargets(options.routes),
+      breakers: new ProjectBreakers(systemClock),
+      clock: systemClock,
+    });
   }
 
   async call(call: JobModelCall): Promise<JobModelAnswer> {
     const startedAt = Date.now();
     const started = performance.now();
     let loaded: LoadedModel | undefined;
+    let attempts = 1;
     try {
-      loaded = await this.#targets.resolve(call.projectId, call.model, expectations[call.operation]);
-      const answer = await this.#call(loaded, call);
-      this.#record(call, loaded, startedAt, started, answer, undefined);
+      let answer: JobModelAnswer;
+      if (call.route === undefined) {
+        loaded = await this.#targets.resolve(call.projectId, call.model, expectations[call.operation]);
+        answer = await this.#call(loaded, call, call.signal);
+      } else {
+        const route = await this.#route(call.projectId, call.route.name, call.route.version);
+        const outcome = await this.#runner.run(
+          {
+            principal: { projectId: call.projectId },
+            requested: route.name,
+            route,
+            expectation: expectations[call.operation],
+            context: () => routeContext(call),
+            signal: call.signal,
+            log: this.#logger,
+            onRoute: () => {},
+            onTarget: (target) => {
+              loaded = target;
+            },
+          },
+          (target, signal) => this.#call(target, call, signal),
+        );
+        loaded = outcome.loaded;
+        attempts = outcome.attempts;
+        answer = outcome.value;
+      }
+      this.#record(call, loaded, startedAt, started, answer, undefined, attempts);
       return answer;
     } catch (error) {
-      this.#record(call, loaded, startedAt, started, undefined, error);
+      const tried = EnsembleError.isInstance(error) ? error.details?.attempts : undefined;
+      this.#record(call, loaded, startedAt, started, undefined, error, typeof tried === 'number' ? tried : attempts);
       throw error;
     }
   }
 
-  async #call(loaded: LoadedModel, call: JobModelCall): Promise<JobModelAnswer> {
-    const context = { dispatcher: this.#dispatcher, signal: call.signal, askStreamUsage: false };
+  /** The pinned route version; a route deleted since is a `not_found` (the item fails, not retried). */
+  #route(projectId: string, name: string, version: number): Promise<Route> {
+    const routes = this.#routes;
+    if (routes === undefined) {
+      return Promise.reject(
+        new EnsembleError('internal_error', `this worker cannot run routes (job item for route '${name}')`),
+      );
+    }
+    const key = `${projectId}\u0000${name}@${version}`;
+    let known = this.#versions.get(key);
+    if (known === undefined) {
+      if (this.#versions.size >= maxRememberedRoutes) this.#versions.clear();
+      known = routes
+        .getVersion(projectId, name, version)
+        .then((stored) => Object.freeze({ name, version, policy: stored.policy, description: stored.description }));
+      // A failed read is not remembered: the next item asks again.
+      known.catch(() => this.#versions.delete(key));
+      this.#versions.set(key, known);
+    }
+    return known;
+  }
+
+  async #call(loaded: LoadedModel, call: JobModelCall, signal: AbortSignal): Promise<JobModelAnswer> {
+    const context = { dispatcher: this.#dispatcher, signal, askStreamUsage: false };
     // The request as /v1 would have it; the pass-through swaps in the upstream's own model id.
-    const body = { ...call.body, model: call.model };
+    const body = { ...call.body, model: `${loaded.descriptor.name}@${loaded.descriptor.version}` };
     const answer =
       call.operation === 'chat' ? await completeChat(loaded, body, context) : await embed(loaded, body, context);
     let output: unknown;
@@ -89,6 +172,7 @@ export class GatewayJobModelCaller implements JobModelCaller {
     started: number,
     answer: JobModelAnswer | undefined,
     error: unknown,
+    attempts: number,
   ): void {
     if (this.#usage === undefined || call.usage === undefined) return;
     const failure = error === undefined ? undefined : EnsembleError.isInstance(error) ? error : undefined;
@@ -99,7 +183,7 @@ export class GatewayJobModelCaller implements JobModelCaller {
       keyId: call.usage.keyId,
       endpoint: call.operation,
       requested: call.model,
-      route: null,
+      route: call.route?.name ?? null,
       target: loaded === undefined ? null : `${loaded.descriptor.name}@${loaded.descriptor.version}`,
       provider: loaded?.descriptor.provider ?? null,
       inputTokens: answer?.inputTokens ?? 0,
@@ -111,7 +195,7 @@ export class GatewayJobModelCaller implements JobModelCaller {
       status: error === undefined ? 200 : (failure?.httpStatus ?? 500),
       errorCode: error === undefined ? null : (failure?.code ?? 'internal_error'),
       cacheHit: false,
-      attempts: 1,
+      attempts,
     });
   }
 
@@ -119,4 +203,14 @@ export class GatewayJobModelCaller implements JobModelCaller {
   async close(): Promise<void> {
     await this.#dispatcher.close();
   }
+}
+
+/** What a route's conditions see for an item: its `metadata` and its parameters (the request body). */
+function routeContext(call: JobModelCall): RouteContext {
+  const metadata = call.body.metadata;
+  return {
+    ...(typeof metadata === 'object' && metadata !== null ? { metadata: metadata as Record<string, unknown> } : {}),
+    ...(call.usage?.keyId ? { key: { id: call.usage.keyId, tags: [] } } : {}),
+    params: call.body,
+  };
 }

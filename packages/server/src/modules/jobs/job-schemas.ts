@@ -5,6 +5,7 @@ import {
   jobPriorities,
   jobSources,
   jobStatuses,
+  jobTargetTypes,
   jobTypes,
   pendingItems,
 } from '@ensemble/core';
@@ -16,10 +17,13 @@ export const jobSchema = z
     object: z.literal('job'),
     type: z.enum(jobTypes),
     status: z.enum(jobStatuses),
-    model: z.string().meta({ description: 'The model as the submission named it' }),
+    model: z.string().meta({ description: 'The model or route as the submission named it' }),
     target: z
-      .object({ name: z.string(), version: z.number().int(), kind: z.string() })
-      .meta({ description: 'The model version every item runs on (pinned at submission)' }),
+      .object({ type: z.enum(jobTargetTypes), name: z.string(), version: z.number().int(), kind: z.string() })
+      .meta({
+        description:
+          'The model version every item runs on, or the route version whose policy runs each item (pinned at submission)',
+      }),
     priority: z.enum(jobPriorities),
     itemTimeoutMs: z.number().int(),
     retry: z.object({ maxAttempts: z.number().int(), initialDelayMs: z.number().int(), maxDelayMs: z.number().int() }),

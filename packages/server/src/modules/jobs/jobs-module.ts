@@ -7,6 +7,7 @@ import {
   type JobSpec,
   jobSpecSchema,
   type ModelRepository,
+  type RouteLookup,
   validationError,
   type WebhookSigner,
 } from '@ensemble/core';
@@ -41,6 +42,8 @@ export interface JobsModuleOptions {
   notifier: JobEventNotifier;
   /** Signs completion webhooks; its per-project secret is shown by `GET /api/jobs/webhook-secret`. */
   signer: WebhookSigner;
+  /** A job's `model` is looked up as a route first, as `/v1` does; without it only models are accepted. */
+  routes?: Pick<RouteLookup, 'current'> | undefined;
 }
 
 const errors = {

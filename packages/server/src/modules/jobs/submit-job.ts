@@ -2,20 +2,19 @@ import {
   type ArtifactOwners,
   type ArtifactStore,
   assertModelAllowed,
-  EnsembleError,
   type JobItemInput,
   type JobModelKind,
   type JobRepository,
   type JobSource,
   type JobSpec,
-  type ModelDescriptor,
   type ModelRepository,
   type Principal,
+  type RouteLookup,
   type SubmittedJob,
-  validationError,
 } from '@ensemble/core';
 import { canonicalSha256 } from './canonical-json.ts';
 import { type JobInputLimits, jobInputs } from './job-inputs.ts';
+import { resolveJobTarget } from './resolve-job-target.ts';
 
 export interface SubmitJobDependencies {
   jobs: JobRepository;
@@ -24,6 +23,8 @@ export interface SubmitJobDependencies {
   /** Which project uploaded which file: `inputFile` must be one of the caller's project's uploads. */
   owners: ArtifactOwners;
   limits: JobInputLimits;
+  /** Where a job's `model` is looked up as a route first (as `/v1` does); without it only models are accepted. */
+  routes?: Pick<RouteLookup, 'current'> | undefined;
 }
 
 export interface JobSubmission {
@@ -37,14 +38,20 @@ export interface JobSubmission {
 
 /**
  * Checks a job spec against the registry and the caller's key, then stores it with its items.
- * Everything that can be wrong with it — an unknown model, a model of the wrong kind, a bad item or
+ * Everything that can be wrong with it — an unknown model or route, a model of the wrong kind, a bad item or
  * file line — is a 400 before anything is queued.
  */
 export async function submitJob(dependencies: SubmitJobDependencies, submission: JobSubmission): Promise<SubmittedJob> {
   const { spec, principal } = submission;
   assertModelAllowed(principal, spec.model, 'body.model');
-  const descriptor = await resolveModel(dependencies.models, principal.projectId, spec.model);
-  const kind = jobModelKind(spec, descriptor);
+  const target = await resolveJobTarget(
+    dependencies.models,
+    dependencies.routes,
+    principal.projectId,
+    spec.type,
+    spec.model,
+  );
+  const { kind } = target;
   const items = submission.items
     ? submission.items(kind)
     : await jobInputs(spec, kind, dependencies.limits, dependencies.artifacts, (sha256) =>
@@ -56,7 +63,7 @@ export async function submitJob(dependencies: SubmitJobDependencies, submission:
       projectId: principal.projectId,
       type: spec.type,
       model: spec.model,
-      target: { name: descriptor.name, version: descriptor.version, kind },
+      target,
       priority: spec.priority,
       itemTimeoutMs: spec.itemTimeoutMs,
       retry: spec.retry,
@@ -70,38 +77,4 @@ export async function submitJob(dependencies: SubmitJobDependencies, submission:
     },
     items,
   );
-}
-
-async function resolveModel(models: ModelRepository, projectId: string, name: string): Promise<ModelDescriptor> {
-  let descriptor: ModelDescriptor;
-  try {
-    descriptor = await models.resolve(projectId, name);
-  } catch (error) {
-    // On a job the model is part of the request: a missing one makes the request invalid (400), not a 404.
-    if (EnsembleError.isInstance(error) && (error.code === 'not_found' || error.code === 'validation_failed')) {
-      throw validationError('body.model', error.message);
-    }
-    throw error;
-  }
-  if (descriptor.status === 'retired') {
-    throw validationError('body.model', `model '${descriptor.name}' is retired`);
-  }
-  return descriptor;
-}
-
-function jobModelKind(spec: JobSpec, descriptor: ModelDescriptor): JobModelKind {
-  const { kind, name } = descriptor;
-  if (spec.type === 'embed') {
-    if (kind !== 'embedding') {
-      throw validationError('body.model', `model '${name}' is a ${kind} model; an embed job needs an embedding model`);
-    }
-    return 'embedding';
-  }
-  if (kind !== 'chat' && kind !== 'embedding') {
-    throw validationError(
-      'body.model',
-      `model '${name}' is a ${kind} model; batch-inference runs chat and embedding models`,
-    );
-  }
-  return kind;
 }

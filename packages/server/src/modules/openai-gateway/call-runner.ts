@@ -36,15 +36,18 @@ export interface CallOutcome<T> {
 }
 
 export interface CallRequest {
-  principal: Principal;
+  /** Whose call it is: routes, models and breakers are the project's. */
+  principal: Pick<Principal, 'projectId'>;
   /** The name the client sent (a route or a model). */
   requested: string;
+  /** A route version chosen already (a job pinned to it): run without looking `requested` up. */
+  route?: Route;
   expectation: KindExpectation;
   /** What conditional routes look at. */
   context: () => RouteContext;
   /** Stops everything (the client left, the call ran too long). */
   signal: AbortSignal;
-  log: FastifyBaseLogger;
+  log: Pick<FastifyBaseLogger, 'debug' | 'info' | 'warn'>;
   /** Told as soon as the name turned out to be a route (so a failure is recorded against it). */
   onRoute(route: Route): void;
   /** Told of each model about to be called (so a failure is recorded against the last one tried). */
@@ -140,7 +143,7 @@ export class CallRunner {
   }
 
   async #route(call: CallRequest): Promise<Route | undefined> {
-    const route = await this.#options.routes?.current(call.principal.projectId, call.requested);
+    const route = call.route ?? (await this.#options.routes?.current(call.principal.projectId, call.requested));
     if (route !== undefined) call.onRoute(route);
     return route;
   }
