@@ -20,6 +20,7 @@ export { type ConsoleModuleOptions, consoleModule } from './modules/console/cons
 export { credentialsModule } from './modules/credentials/credentials-module.ts';
 export { GatewayJobModelCaller } from './modules/jobs/gateway-job-model-caller.ts';
 export { type JobsModuleOptions, jobsModule } from './modules/jobs/jobs-module.ts';
+export { PipelineJobRunner } from './modules/jobs/pipeline-job-runner.ts';
 export { keysModule } from './modules/keys/keys-module.ts';
 export { type LimitChangeListener, limitsModule } from './modules/limits/limits-module.ts';
 export {

@@ -150,7 +150,9 @@ export async function startCommand(options: StartOptions): Promise<void> {
       );
       checkpoint();
       if (config.worker.inProcess)
-        worker = await startWorker(workerParts(platform, logger, config, runtimes.manager, registry.masterKey));
+        worker = await startWorker(
+          workerParts(platform, logger, config, runtimes.manager, registry.masterKey, pipelines.service),
+        );
       // The API answers meanwhile: loading (and maybe fetching) the built-in models takes a while.
       runtimes.deployBuiltIns();
     },

@@ -1,8 +1,9 @@
-import { createLogger } from '@ensemble/server';
+import { BufferedUsageRecorder, createLogger } from '@ensemble/server';
 import { startWorker } from '@ensemble/worker';
 import { loadConfig } from '../config/load-config.ts';
 import type { GlobalOptions } from '../main.ts';
 import { openModelRuntimes } from '../model-runtime/open-model-runtimes.ts';
+import { openPipelines } from '../pipelines/open-pipelines.ts';
 import { openRegistry } from '../registry/open-registry.ts';
 import { openPlatform } from '../runtime/open-platform.ts';
 import { runUntilSignal } from '../runtime/run-until-signal.ts';
@@ -24,7 +25,24 @@ export async function workerCommand(options: GlobalOptions): Promise<void> {
       const runtimes = await openModelRuntimes({ config, database: platform.database, registry, logger });
       onClose(() => runtimes.close());
       checkpoint();
-      const worker = await startWorker(workerParts(platform, logger, config, runtimes.manager, registry.masterKey));
+      // pipeline-run items run here: the stored pipelines (the server reconciles ensemble.yaml's), their runs
+      // leased and resumed like the server's. Without collections here, `retrieve` steps fail in this process.
+      const usage = config.usage.ledger ? new BufferedUsageRecorder({ bus: platform.bus, logger }) : undefined;
+      onClose(async () => usage?.close(5_000));
+      const pipelines = await openPipelines({
+        config,
+        database: platform.database,
+        logger,
+        runtimes: runtimes.manager,
+        models: registry.models,
+        usage,
+        reconcile: false,
+      });
+      onClose(() => pipelines.close());
+      checkpoint();
+      const worker = await startWorker(
+        workerParts(platform, logger, config, runtimes.manager, registry.masterKey, pipelines.service),
+      );
       onClose(() => worker.stop());
       logger.info({ bus: platform.bus.kind }, 'ensemble worker running');
     },

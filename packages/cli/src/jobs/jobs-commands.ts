@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { EnsembleError } from '@ensemble/core';
 import type { Command } from 'commander';
 import {
   type ApiTarget,
@@ -18,8 +19,9 @@ interface ClientOptions {
 }
 
 interface SubmitOptions extends ClientOptions {
-  model: string;
-  type: string;
+  model?: string;
+  pipeline?: string;
+  type?: string;
   priority?: string;
   itemTimeoutMs?: string;
   maxAttempts?: string;
@@ -38,9 +40,15 @@ export function addJobsCommands(program: Command): void {
   client(
     jobs
       .command('submit <file>')
-      .description('Upload a JSONL file (one request or text per line) and submit it as a job; prints the job id')
-      .requiredOption('-m, --model <name>', 'the model every item calls')
-      .option('-t, --type <type>', 'batch-inference or embed', 'batch-inference')
+      .description(
+        'Upload a JSONL file (one request, text or pipeline input per line) and submit it as a job; prints the job id',
+      )
+      .option('-m, --model <name>', 'the model or route every item calls')
+      .option(
+        '-p, --pipeline <ref>',
+        'run this pipeline (name, name@3, name:alias) per line {"input": …} (a pipeline-run job)',
+      )
+      .option('-t, --type <type>', 'batch-inference or embed (with --model); pipeline-run with --pipeline')
       .option('--priority <priority>', 'normal or high')
       .option('--item-timeout-ms <ms>', 'bound of one call of one item')
       .option('--max-attempts <n>', 'tries per item, the first included')
@@ -49,6 +57,12 @@ export function addJobsCommands(program: Command): void {
       .option('--metadata <key=value>', 'a label kept with the job (repeatable)', collect, [])
       .option('-w, --watch', 'then follow it to the end'),
   ).action(async (file: string, options: SubmitOptions) => {
+    if ((options.model === undefined) === (options.pipeline === undefined)) {
+      throw new EnsembleError('validation_failed', 'give either --model or --pipeline (exactly one)', {
+        field: '--model',
+      });
+    }
+    const type = options.type ?? (options.pipeline === undefined ? 'batch-inference' : 'pipeline-run');
     const target = await apiTarget(options);
     const upload = await uploadFile(target, file);
     process.stderr.write(`uploaded ${file} (${upload.sizeBytes} bytes)\n`);
@@ -57,8 +71,8 @@ export function addJobsCommands(program: Command): void {
       'POST',
       '/api/jobs',
       {
-        type: options.type,
-        model: options.model,
+        type,
+        ...(options.pipeline === undefined ? { model: options.model } : { pipeline: options.pipeline }),
         inputFile: upload.sha256,
         ...(options.priority === undefined ? {} : { priority: options.priority }),
         ...(options.itemTimeoutMs === undefined ? {} : { itemTimeoutMs: Number(options.itemTimeoutMs) }),

@@ -72,7 +72,7 @@ describe('jobs through `ensemble start`', { timeout: 180_000 }, () => {
       { timeoutMs: 60_000 },
     );
     assert.deepEqual(done.counts, { total: 30, succeeded: 30, failed: 0, pending: 0 });
-    assert.deepEqual(done.target, { name: 'upstream-chat', version: 1, kind: 'chat' });
+    assert.deepEqual(done.target, { type: 'model', name: 'upstream-chat', version: 1, kind: 'chat' });
     const results = await call('GET', `/api/jobs/${id}/results`);
     assert.equal(results.status, 200);
     const lines = results.text

@@ -41,6 +41,11 @@ export interface OpenPipelinesOptions {
   usage?: UsageRecorder | undefined;
   /** Where `retrieve` steps search; none: they are refused at validation. */
   collections?: CollectionService | undefined;
+  /**
+   * Whether `ensemble.yaml`'s pipelines (and the examples) are written to storage: the server's job.
+   * A worker (`ensemble worker`) runs the stored ones only. Default true.
+   */
+  reconcile?: boolean;
 }
 
 export function pipelineLimits(config: EnsembleConfig): PipelineLimits {
@@ -82,8 +87,9 @@ export async function openPipelines(options: OpenPipelinesOptions): Promise<Pipe
     limits,
     cache: new StepCache(),
   });
-  let examples = config.examples ? examplePipelines() : [];
-  if (config.examples) {
+  const reconcile = options.reconcile ?? true;
+  let examples = reconcile && config.examples ? examplePipelines() : [];
+  if (reconcile && config.examples) {
     // rag-qa needs its collection: made from examples/collections at the first start with --examples.
     const seeded =
       options.collections !== undefined &&
@@ -96,7 +102,7 @@ export async function openPipelines(options: OpenPipelinesOptions): Promise<Pipe
       ));
     if (!seeded) examples = examples.filter((example) => example.name !== 'rag-qa');
   }
-  const declared: DeclaredPipeline[] = [...examples, ...config.pipelines];
+  const declared: DeclaredPipeline[] = reconcile ? [...examples, ...config.pipelines] : [];
   if (declared.length > 0) {
     await withRegistryLock(database, async () => {
       for (const [index, pipeline] of declared.entries()) {

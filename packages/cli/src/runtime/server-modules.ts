@@ -89,6 +89,7 @@ export function serverModules(
       notifier: new PostgresJobEventNotifier(platform.database),
       signer: new HmacWebhookSigner(registry.masterKey),
       routes: routes.lookup,
+      pipelines: pipelines?.service,
     }),
     // OpenAI's Files and Batch APIs on top of the jobs (their /v1 errors use the gateway's formatter).
     batchApiModule({

@@ -13,6 +13,8 @@ import {
   GatewayJobModelCaller,
   type MetricsCollector,
   type MetricsOptions,
+  PipelineJobRunner,
+  type PipelineService,
   type UsageRecorderStats,
   usageRecorderCollector,
 } from '@ensemble/server';
@@ -43,6 +45,7 @@ function workerConsumers(
   config: EnsembleConfig,
   runtimes: ModelRuntimeManager,
   masterKey: Buffer,
+  pipelines: PipelineService | undefined,
 ): { consumers: ConsumerDefinition[]; services: BackgroundService[] } {
   // Jobs: the planner and the task runners, calling models the way /v1 does (and, like /v1, leaving a
   // usage event per call for the ledger; flushed when the worker stops, after its consumers).
@@ -56,6 +59,8 @@ function workerConsumers(
   const jobs = jobConsumers({
     store: new PostgresJobWorkStore(platform.database.db, defaultJobTopics),
     caller,
+    // pipeline-run items start runs on this process's pipeline service (recorded with `source: job`).
+    pipelines: pipelines === undefined ? undefined : new PipelineJobRunner(pipelines),
     bus: platform.bus,
     logger,
     itemConcurrency: config.jobs.itemConcurrency,
@@ -90,9 +95,11 @@ export function workerParts(
   runtimes: ModelRuntimeManager,
   /** Derives the projects' webhook signing secrets. */
   masterKey: Buffer,
+  /** Runs the items of `pipeline-run` jobs; without it they fail. */
+  pipelines?: PipelineService,
 ): WorkerOptions {
   const relay = new OutboxRelay({ database: platform.database, bus: platform.bus, logger });
-  const domains = workerConsumers(platform, logger, config, runtimes, masterKey);
+  const domains = workerConsumers(platform, logger, config, runtimes, masterKey, pipelines);
   const { consumers } = domains;
   const services: BackgroundService[] = [
     { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() },

@@ -35,6 +35,34 @@ export function batchItemOf(
   return { customId: (customId as string | undefined) ?? null, body };
 }
 
+/**
+ * One item of a `pipeline-run` job: `{"input": …, "customId"?: …}`, the input checked by `checkInput`
+ * (the pipeline's input schema; it throws a `validation_failed` naming `input.<path>`).
+ */
+export function pipelineRunItemOf(raw: unknown, field: string, checkInput: (input: unknown) => unknown): JobItemInput {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw validationError(field, 'must be a JSON object: {"input": …, "customId"?: …}');
+  }
+  const { customId, input, ...rest } = raw as Record<string, unknown>;
+  const extra = Object.keys(rest)[0];
+  if (extra !== undefined) {
+    throw validationError(`${field}.${extra}`, 'is not a field of a pipeline-run item (input, customId)');
+  }
+  if (customId !== undefined && (typeof customId !== 'string' || customId.length === 0 || customId.length > 200)) {
+    throw validationError(`${field}.customId`, 'must be a string of 1-200 characters');
+  }
+  if (input === undefined) throw validationError(`${field}.input`, "is required: the pipeline's input");
+  let checked: unknown;
+  try {
+    checked = checkInput(input);
+  } catch (error) {
+    // `input.text: …` from the pipeline's schema, placed under the item: `body.inputs[2].input.text: …`.
+    const message = error instanceof Error ? error.message : String(error);
+    throw validationError(field, message);
+  }
+  return { customId: (customId as string | undefined) ?? null, body: { input: checked } };
+}
+
 /** One text of an `embed` job (a string, or `{customId, text}`) as the embeddings request of its item. */
 export function embedItemOf(input: string | { customId?: string | undefined; text: string }): JobItemInput {
   if (typeof input === 'string') return { customId: null, body: { input } };

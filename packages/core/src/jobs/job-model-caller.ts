@@ -33,3 +33,25 @@ export interface JobModelAnswer {
 export interface JobModelCaller {
   call(call: JobModelCall): Promise<JobModelAnswer>;
 }
+
+/** One item of a `pipeline-run` job: a run of the pinned pipeline version on the item's input. */
+export interface JobPipelineRun {
+  projectId: string;
+  pipeline: { name: string; version: number };
+  input: unknown;
+  /** The job and item, recorded on the run (`source: job`). */
+  job: { id: string; item: number };
+  /** The API key that submitted the job (the run's key). */
+  keyId: string | null;
+  /** Aborted when the item's timeout passes or the worker gives the task back: the run is cancelled. */
+  signal: AbortSignal;
+}
+
+/**
+ * How a worker runs the pipeline of a `pipeline-run` item: starts a run (recorded and traced like any
+ * other) and waits for it. The answer's output is `{runId, output}`; its tokens and cost are the run's
+ * totals. A failed run is an `EnsembleError` naming the step, retryable when that step's error was.
+ */
+export interface JobPipelineRunner {
+  run(run: JobPipelineRun): Promise<JobModelAnswer>;
+}

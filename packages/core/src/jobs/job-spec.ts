@@ -38,10 +38,8 @@ const metadataSchema = z
   .record(z.string().min(1).max(64), z.string().max(512))
   .refine((metadata) => Object.keys(metadata).length <= 16, 'at most 16 keys');
 
-/** What every job type takes besides its inputs. */
-const commonFields = {
-  /** A model name as the registry knows it (`m`, `m@2`, `m:prod`); pinned to its version at submission. */
-  model: z.string().trim().min(1).max(300),
+/** What every job type takes besides its inputs and its target. */
+const sharedFields = {
   priority: z.enum(jobPriorities).default('normal'),
   itemTimeoutMs: z.number().int().min(100).max(3_600_000).default(120_000),
   retry: jobRetryPolicySchema.prefault({}),
@@ -51,6 +49,13 @@ const commonFields = {
   metadata: metadataSchema.optional(),
   /** A JSONL file uploaded to `/api/artifacts`, one input per line, instead of `inputs`. */
   inputFile: sha256.optional(),
+};
+
+/** What model-calling jobs take besides their inputs. */
+const commonFields = {
+  /** A model name as the registry knows it (`m`, `m@2`, `m:prod`) or a route; pinned to its version at submission. */
+  model: z.string().trim().min(1).max(300),
+  ...sharedFields,
 };
 
 const customId = z.string().min(1).max(200);
@@ -90,14 +95,24 @@ export const embedJobSpecSchema = z
   })
   .superRefine(oneSource);
 
-/** Accepted by the schema only to be refused with a message that says why. */
-const pipelineRunJobSpecSchema = z.looseObject({ type: z.literal('pipeline-run') }).superRefine((_, ctx) => {
-  ctx.addIssue({
-    code: 'custom',
-    path: ['type'],
-    message: 'pipeline-run jobs are not available until pipelines exist; use batch-inference or embed',
-  });
-});
+/**
+ * A run of a pipeline per item: `pipeline` is `name`, `name@3` or `name:alias`, pinned to the version
+ * it resolves to at submission (a bare name takes no canary share: every item runs one version). Each
+ * item is `{"input": …, "customId"?: …}`; its input is checked against the pipeline's input schema
+ * once the pipeline is known.
+ */
+export const pipelineRunJobSpecSchema = z
+  .strictObject({
+    type: z.literal('pipeline-run'),
+    pipeline: z.string().trim().min(1).max(300),
+    ...sharedFields,
+    inputs: z
+      .array(z.looseObject({ customId: customId.optional(), input: z.unknown() }))
+      .min(1)
+      .max(jobItemsCeiling)
+      .optional(),
+  })
+  .superRefine(oneSource);
 
 /** `POST /api/jobs`. */
 export const jobSpecSchema = z.discriminatedUnion('type', [
@@ -108,5 +123,6 @@ export const jobSpecSchema = z.discriminatedUnion('type', [
 
 export type BatchInferenceJobSpec = z.infer<typeof batchInferenceJobSpecSchema>;
 export type EmbedJobSpec = z.infer<typeof embedJobSpecSchema>;
-export type JobSpec = BatchInferenceJobSpec | EmbedJobSpec;
+export type PipelineRunJobSpec = z.infer<typeof pipelineRunJobSpecSchema>;
+export type JobSpec = BatchInferenceJobSpec | EmbedJobSpec | PipelineRunJobSpec;
 export type JobSpecInput = z.input<typeof jobSpecSchema>;

@@ -1,5 +1,5 @@
-/** The job types Ensemble runs; `pipeline-run` is refused until pipelines exist. */
-export const jobTypes = ['batch-inference', 'embed'] as const;
+/** The job types Ensemble runs: model calls, embeddings, and a pipeline run per item. */
+export const jobTypes = ['batch-inference', 'embed', 'pipeline-run'] as const;
 export type JobType = (typeof jobTypes)[number];
 
 /**
@@ -36,7 +36,7 @@ export interface JobRetryPolicy {
 }
 
 /**
- * What the items of a job call: a model, or a route (its policy picks the model of each item, with its
+ * What the items of a job call: a pipeline (`pipeline-run` jobs), a model, or a route (its policy picks the model of each item, with its
  * fallbacks and retries, as `/v1` does), pinned to the version the name resolved to at submission, so
  * every item of a job runs the same model or the same route version even if an alias or route moves.
  */
@@ -44,8 +44,8 @@ export interface JobTarget {
   type: JobTargetType;
   name: string;
   version: number;
-  /** The model's kind: what an item's body must look like (`chat`: messages, `embedding`: input). */
-  kind: JobModelKind;
+  /** What an item's body must look like (`chat`: messages, `embedding`: input, `pipeline`: the pipeline's input). */
+  kind: JobTargetKind;
 }
 
 /** A job's completion webhook: `pending` from the job's end until a delivery is taken (`delivered`) or given up (`failed`). */
@@ -58,11 +58,12 @@ export interface JobWebhook {
   deliveredAt: Date | null;
 }
 
-export const jobTargetTypes = ['model', 'route'] as const;
+export const jobTargetTypes = ['model', 'route', 'pipeline'] as const;
 export type JobTargetType = (typeof jobTargetTypes)[number];
 
 export const jobModelKinds = ['chat', 'embedding'] as const;
 export type JobModelKind = (typeof jobModelKinds)[number];
+export type JobTargetKind = JobModelKind | 'pipeline';
 
 export interface JobCounts {
   total: number;

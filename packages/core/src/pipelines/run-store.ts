@@ -12,6 +12,9 @@ export interface RunRecord {
   status: RunStatus;
   source: RunSource;
   shadowOf: string | null;
+  /** The job whose item started the run (`source: job`), and the item's index. */
+  jobId: string | null;
+  jobItem: number | null;
   keyId: string | null;
   input: unknown;
   output: unknown;
@@ -33,6 +36,8 @@ export interface NewRun {
   version: number;
   source: RunSource;
   shadowOf?: string | undefined;
+  /** A job's item started it. */
+  job?: { id: string; item: number } | undefined;
   keyId: string | null;
   input: unknown;
 }
@@ -67,6 +72,8 @@ export interface RunStore {
       after?: string | undefined;
       pipeline?: string | undefined;
       status?: RunStatus | undefined;
+      /** The runs a job's items started. */
+      jobId?: string | undefined;
     },
   ): Promise<Page<RunRecord>>;
   /** Renews the lease of every running run this process owns. */

@@ -4,6 +4,7 @@ import {
   type EventBus,
   type JobGroups,
   type JobModelCaller,
+  type JobPipelineRunner,
   type JobTopics,
   type JobWorkStore,
   type Logger,
@@ -18,6 +19,8 @@ import { jobTaskHandler } from './job-task-handler.ts';
 export interface JobConsumersOptions {
   store: JobWorkStore;
   caller: JobModelCaller;
+  /** Runs the items of `pipeline-run` jobs (a process without pipelines fails them). */
+  pipelines?: JobPipelineRunner | undefined;
   bus: Pick<EventBus, 'publish'>;
   logger: Logger;
   /** Model calls at once in this process (JOBS_ITEM_CONCURRENCY). */
@@ -64,6 +67,7 @@ export function jobConsumers(options: JobConsumersOptions): ConsumerDefinition[]
         handler: jobTaskHandler({
           store: options.store,
           caller: options.caller,
+          pipelines: options.pipelines,
           slots: new ItemSlots(options.itemConcurrency),
           watch,
           logger,

@@ -4,6 +4,7 @@ import {
   type Job,
   type JobItemResult,
   type JobModelCaller,
+  type JobPipelineRunner,
   type JobTask,
   type JobWorkStore,
   jobTaskEventType,
@@ -18,6 +19,8 @@ import { type ItemOutcome, runItem } from './run-item.ts';
 export interface JobTaskHandlerOptions {
   store: JobWorkStore;
   caller: JobModelCaller;
+  /** Runs the items of `pipeline-run` jobs. */
+  pipelines?: JobPipelineRunner | undefined;
   slots: ItemSlots;
   watch: CancellationWatch;
   logger: Logger;
@@ -88,8 +91,8 @@ async function runJobItems(
   const inputs = await options.store.pendingInputs(job.id, indexes);
   if (inputs.size === 0) return false;
   const items = [...inputs].sort(([a], [b]) => a - b);
-  const context = { caller: options.caller, slots: options.slots, watch: options.watch };
-  const operation = job.target.kind === 'chat' ? 'chat' : 'embeddings';
+  const context = { caller: options.caller, pipelines: options.pipelines, slots: options.slots, watch: options.watch };
+  const operation = job.type === 'pipeline-run' ? 'pipeline' : job.target.kind === 'chat' ? 'chat' : 'embeddings';
   const outcomes: ItemOutcome[] =
     job.type === 'embed'
       ? await runEmbedItems(context, job, items, options.embedGroupSize, signal)

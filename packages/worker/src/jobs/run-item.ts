@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  EnsembleError,
   type Job,
   type JobItemResult,
   type JobModelAnswer,
   type JobModelCaller,
+  type JobPipelineRunner,
   jobRetryDelayMs,
 } from '@ensemble/core';
 import type { CancellationWatch } from './cancellation-watch.ts';
@@ -20,6 +22,8 @@ export type ItemOutcome =
 
 export interface ItemRunContext {
   caller: JobModelCaller;
+  /** Runs `pipeline-run` items; without it they fail (not retried). */
+  pipelines?: JobPipelineRunner | undefined;
   slots: ItemSlots;
   watch: CancellationWatch;
 }
@@ -28,7 +32,7 @@ export interface ItemRunContext {
 export interface ItemCall {
   job: Job;
   index: number;
-  operation: 'chat' | 'embeddings';
+  operation: 'chat' | 'embeddings' | 'pipeline';
   body: Record<string, unknown>;
   output?: (answer: JobModelAnswer) => unknown;
 }
@@ -86,6 +90,29 @@ export async function runItem(context: ItemRunContext, call: ItemCall, signal: A
   }
 }
 
+/** A `pipeline-run` item: one run of the job's pipeline version on the item's input. */
+function runPipeline(
+  context: ItemRunContext,
+  job: Job,
+  index: number,
+  body: Record<string, unknown>,
+  signal: AbortSignal,
+): Promise<JobModelAnswer> {
+  if (context.pipelines === undefined) {
+    return Promise.reject(
+      new EnsembleError('internal_error', 'this worker does not run pipelines', { retryable: false }),
+    );
+  }
+  return context.pipelines.run({
+    projectId: job.projectId,
+    pipeline: { name: job.target.name, version: job.target.version },
+    input: body.input,
+    job: { id: job.id, item: index },
+    keyId: job.createdBy,
+    signal,
+  });
+}
+
 type Attempt =
   | { kind: 'answer'; answer: JobModelAnswer }
   | { kind: 'failure'; failure: AttemptFailure }
@@ -94,24 +121,26 @@ type Attempt =
 /** One call in a slot, bounded by the item's timeout. */
 export async function attemptOnce(
   context: ItemRunContext,
-  call: Pick<ItemCall, 'job' | 'operation' | 'body'> & { index?: number },
+  call: Pick<ItemCall, 'job' | 'operation' | 'body'> & { index?: number | undefined },
   signal: AbortSignal,
 ): Promise<Attempt> {
   const { job } = call;
   if (!(await context.slots.acquire(job.priority, signal))) return { kind: 'handed-back' };
   const timeout = AbortSignal.timeout(job.itemTimeoutMs);
   try {
-    const { target } = job;
-    const answer = await context.caller.call({
-      projectId: job.projectId,
-      ...(target.type === 'route'
-        ? { model: target.name, route: { name: target.name, version: target.version } }
-        : { model: `${target.name}@${target.version}` }),
-      operation: call.operation,
-      body: call.body,
-      signal: AbortSignal.any([signal, timeout]),
-      usage: { requestId: `${job.id}:${call.index ?? 'batch'}`, keyId: job.createdBy },
-    });
+    const answer =
+      call.operation === 'pipeline'
+        ? await runPipeline(context, job, call.index ?? 0, call.body, AbortSignal.any([signal, timeout]))
+        : await context.caller.call({
+            projectId: job.projectId,
+            ...(job.target.type === 'route'
+              ? { model: job.target.name, route: { name: job.target.name, version: job.target.version } }
+              : { model: `${job.target.name}@${job.target.version}` }),
+            operation: call.operation,
+            body: call.body,
+            signal: AbortSignal.any([signal, timeout]),
+            usage: { requestId: `${job.id}:${call.index ?? 'batch'}`, keyId: job.createdBy },
+          });
     return { kind: 'answer', answer };
   } catch (error) {
     if (signal.aborted) return { kind: 'handed-back' };

@@ -28,6 +28,8 @@ interface RunRow {
   status: RunStatus;
   source: RunRecord['source'];
   shadow_of: string | null;
+  job_id: string | null;
+  job_item: number | null;
   key_id: string | null;
   input: unknown;
   output: unknown;
@@ -81,8 +83,8 @@ export class PostgresRunStore implements RunStore {
   async create(run: NewRun): Promise<void> {
     await this.#query(
       `insert into pipeline_runs (id, project_id, pipeline, version, status, source, shadow_of, key_id, input, raw_input,
-         owner, lease_until)
-       values ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9, $10, now() + make_interval(secs => $11 / 1000.0))`,
+         owner, lease_until, job_id, job_item)
+       values ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9, $10, now() + make_interval(secs => $11 / 1000.0), $12, $13)`,
       [
         run.id,
         run.projectId,
@@ -95,6 +97,8 @@ export class PostgresRunStore implements RunStore {
         this.#json(run.input),
         this.#options.owner,
         this.#options.leaseMs,
+        run.job?.id ?? null,
+        run.job?.item ?? null,
       ],
     );
   }
@@ -197,14 +201,23 @@ export class PostgresRunStore implements RunStore {
       after?: string | undefined;
       pipeline?: string | undefined;
       status?: RunStatus | undefined;
+      jobId?: string | undefined;
     },
   ): Promise<Page<RunRecord>> {
     const { rows } = await this.#query<RunRow>(
       `select * from pipeline_runs where project_id = $1
          and ($2::text is null or pipeline = $2) and ($3::text is null or status = $3)
          and ($4::text is null or (created_at, id) < (select created_at, id from pipeline_runs where id = $4))
+         and ($6::text is null or job_id = $6)
        order by created_at desc, id desc limit $5`,
-      [projectId, options.pipeline ?? null, options.status ?? null, options.after ?? null, options.limit + 1],
+      [
+        projectId,
+        options.pipeline ?? null,
+        options.status ?? null,
+        options.after ?? null,
+        options.limit + 1,
+        options.jobId ?? null,
+      ],
     );
     const items = rows.slice(0, options.limit).map(toRun);
     const last = items.at(-1);
@@ -280,6 +293,8 @@ function toRun(row: RunRow): RunRecord {
     status: row.status,
     source: row.source,
     shadowOf: row.shadow_of,
+    jobId: row.job_id,
+    jobItem: row.job_item,
     keyId: row.key_id,
     input: row.input,
     output: row.output,

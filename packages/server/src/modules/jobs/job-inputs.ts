@@ -6,6 +6,7 @@ import {
   type JobItemInput,
   type JobModelKind,
   type JobSpec,
+  pipelineRunItemOf,
   readJsonLines,
   validationError,
 } from '@ensemble/core';
@@ -17,6 +18,11 @@ export interface JobInputLimits {
   maxItemBytes: number;
 }
 
+/** What a job's items must be: requests for a model of a kind, texts to embed, or a pipeline's inputs. */
+export type ItemShape =
+  | { type: 'batch-inference' | 'embed'; kind: JobModelKind; model: string }
+  | { type: 'pipeline-run'; checkInput: (input: unknown) => unknown };
+
 const chunkSize = 1_000;
 
 /**
@@ -25,15 +31,19 @@ const chunkSize = 1_000;
  * transaction, so a bad line anywhere rolls the whole job back (a 400 naming the line).
  */
 export async function jobInputs(
-  spec: JobSpec,
-  kind: JobModelKind,
+  shape: ItemShape,
+  spec: Pick<JobSpec, 'inputs' | 'inputFile'>,
   limits: JobInputLimits,
   artifacts: ArtifactStore,
   /** Whether the caller's project uploaded this file: another project's upload does not exist for it. */
   owned: (sha256: string) => Promise<boolean>,
 ): Promise<AsyncIterable<readonly JobItemInput[]>> {
   const toItem = (raw: unknown, field: string): JobItemInput =>
-    spec.type === 'embed' ? embedLine(raw, field) : batchLine(raw, kind, spec.model, field);
+    shape.type === 'pipeline-run'
+      ? pipelineRunItemOf(raw, field, shape.checkInput)
+      : shape.type === 'embed'
+        ? embedLine(raw, field)
+        : batchLine(raw, shape.kind, shape.model, field);
   if (spec.inputs !== undefined) {
     if (spec.inputs.length > limits.maxItems) {
       throw validationError(

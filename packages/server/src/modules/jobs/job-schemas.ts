@@ -17,7 +17,9 @@ export const jobSchema = z
     object: z.literal('job'),
     type: z.enum(jobTypes),
     status: z.enum(jobStatuses),
-    model: z.string().meta({ description: 'The model or route as the submission named it' }),
+    model: z
+      .string()
+      .meta({ description: 'The model or route (or, for pipeline-run, the pipeline) as the submission named it' }),
     target: z
       .object({ type: z.enum(jobTargetTypes), name: z.string(), version: z.number().int(), kind: z.string() })
       .meta({

@@ -13,6 +13,7 @@ import {
 } from '@ensemble/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { openAiErrorBodySchema } from '../../errors/openai-error-body.ts';
+import type { PipelineService } from '../pipelines/pipeline-service.ts';
 import { streamJobEvents } from './job-event-stream.ts';
 import type { JobInputLimits } from './job-inputs.ts';
 import {
@@ -44,6 +45,8 @@ export interface JobsModuleOptions {
   signer: WebhookSigner;
   /** A job's `model` is looked up as a route first, as `/v1` does; without it only models are accepted. */
   routes?: Pick<RouteLookup, 'current'> | undefined;
+  /** Pins a `pipeline-run` job's pipeline and checks its inputs; without it such jobs are refused (400). */
+  pipelines?: Pick<PipelineService, 'pin' | 'checkInput'> | undefined;
 }
 
 const errors = {
@@ -74,11 +77,13 @@ export function jobsModule(options: JobsModuleOptions): FastifyPluginAsyncZod {
         config: { scaleInProtection: true },
         schema: {
           tags,
-          summary: 'Submit a job (batch-inference or embed)',
+          summary: 'Submit a job (batch-inference, embed or pipeline-run)',
           description:
             'Inputs inline (`inputs`) or as a JSONL file uploaded to `/api/artifacts` (`inputFile`: its sha256). ' +
             'An `Idempotency-Key` header (or `idempotencyKey`) makes a retried submission answer 200 with the job ' +
-            'it first created. Unknown models, bad items and malformed lines are refused (400) before anything is queued.',
+            'it first created. A `pipeline-run` job names a `pipeline` (`name`, `name@3`, `name:alias`) and runs it ' +
+            'once per item (`{"input": …, "customId"?: …}`). Unknown models, routes or pipelines, bad items and ' +
+            'malformed lines are refused (400) before anything is queued.',
           headers: submitHeadersSchema,
           body: jobSpecSchema,
           response: { 200: jobSchema, 201: jobSchema, ...errors },

@@ -38,6 +38,8 @@ export interface StartRun {
   onEvent?: ((event: PipelineEvent) => void) | undefined;
   /** Where the ref came from, for error messages (`params.name`, `body.model`). */
   field?: string;
+  /** The job item that starts the run (`source: job`). */
+  job?: { id: string; item: number } | undefined;
 }
 
 export interface StartedRun {
@@ -116,6 +118,33 @@ export class PipelineService {
     return { pipeline, shadow: shadow === pipeline.version ? undefined : shadow };
   }
 
+  /**
+   * The version a ref names, without the canary's draw (a job pins one version for all its items);
+   * an unknown pipeline is a 400 naming `field`, since the ref is part of the request.
+   */
+  async pin(projectId: string, ref: string, field: string): Promise<ResolvedPipeline> {
+    const parsed = parsePipelineRef(ref, field); // a malformed ref is a 400 naming the field
+    if (parsed.version !== undefined && parsed.version > 2_147_483_647) {
+      throw new EnsembleError('validation_failed', `${field}: '${ref}': no such version`, { field });
+    }
+    const pipeline = await this.#options.pipelines.resolve(projectId, ref);
+    if (pipeline === undefined) {
+      throw new EnsembleError(
+        'validation_failed',
+        `${field}: pipeline '${ref}' does not exist in project '${projectId}'`,
+        {
+          field,
+        },
+      );
+    }
+    return pipeline;
+  }
+
+  /** The input as the pipeline's input schema accepts it, or a `validation_failed` naming `input.<path>`. */
+  checkInput(pipeline: ResolvedPipeline, input: unknown): unknown {
+    return this.#options.executor.checkInput(pipeline.definition, input);
+  }
+
   async start(run: StartRun): Promise<StartedRun> {
     const { pipeline, shadow } = await this.resolve(run.projectId, run.ref, run.field);
     const input = this.#options.executor.checkInput(pipeline.definition, run.input);
@@ -126,6 +155,7 @@ export class PipelineService {
       pipeline: pipeline.name,
       version: pipeline.version,
       source: run.source,
+      job: run.job,
       keyId: run.keyId,
       input,
     });

@@ -36,6 +36,10 @@ export function runsModule(runs: RunStore, service: PipelineService): FastifyPlu
           querystring: z.strictObject({
             pipeline: z.string().max(300).optional(),
             status: z.enum(runStatuses).optional(),
+            jobId: z
+              .string()
+              .regex(/^job_[A-Za-z0-9]{20}$/, 'must be a job id such as job_AbCdEfGhIjKlMnOpQrSt')
+              .optional(),
             limit: z.coerce.number().int().min(1).max(200).default(50),
             after: z.string().max(40).optional(),
           }),
