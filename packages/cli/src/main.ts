@@ -1,6 +1,7 @@
 import { EnsembleError } from '@ensemble/core';
 import { Command, Option } from 'commander';
 import { addKeysCommands } from './auth/keys-commands.ts';
+import { addUsersCommands } from './auth/users-commands.ts';
 import { addIngestCommand } from './collections/ingest-command.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { startCommand } from './commands/start.ts';
@@ -59,6 +60,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   addJobsCommands(program);
   addIngestCommand(program);
   addKeysCommands(program);
+  addUsersCommands(program);
 
   try {
     await program.parseAsync(argv as string[]);

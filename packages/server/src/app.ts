@@ -5,6 +5,7 @@ import {
   type EnsembleConfig,
   noScaleInProtection,
   type ScaleInProtection,
+  type SessionAuthenticator,
 } from '@ensemble/core';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -48,6 +49,8 @@ export interface BuildAppOptions {
    * authentication off). The CLI passes the PostgreSQL-backed key store.
    */
   authenticator: Authenticator;
+  /** Console sessions (cookie) accepted on `/v1` and `/api` besides keys; omitted, keys only. */
+  sessions?: SessionAuthenticator;
   /** Rate limits and budgets per key and project (docs/security.md); omitted, nothing is limited. */
   limits?: LimitsEnforcer;
   /** Checks every URL a request body gives Ensemble to call (SSRF); omitted, none are checked. */
@@ -129,6 +132,7 @@ export async function buildApp(options: BuildAppOptions): Promise<EnsembleApp> {
   await app.register(authentication, {
     authenticator: options.authenticator,
     failedAttemptsPerMinute: config.auth.failedAttemptsPerMinute,
+    ...(options.sessions === undefined ? {} : { sessions: options.sessions }),
   });
   if (options.limits) await app.register(limits, { enforcer: options.limits });
   if (options.audit) await app.register(audit, { log: options.audit });

@@ -14,6 +14,8 @@ export { listen } from './listen.ts';
 export { type CreateLoggerOptions, createLogger, redactedPaths, redactUrl } from './logger.ts';
 export { type ArtifactsModuleOptions, artifactsModule } from './modules/artifacts/artifacts-module.ts';
 export { auditModule } from './modules/audit/audit-module.ts';
+export type { AccountDirectory, AuthModuleOptions, SessionIssuer } from './modules/auth/account-ports.ts';
+export { authModule } from './modules/auth/auth-module.ts';
 export { type BatchApiModuleOptions, batchApiModule } from './modules/batch-api/batch-api-module.ts';
 export { type CollectionsModuleOptions, collectionsModule } from './modules/collections/collections-module.ts';
 export { type ConsoleModuleOptions, consoleModule } from './modules/console/console-module.ts';
@@ -60,6 +62,7 @@ export {
 } from './modules/usage/buffered-usage-recorder.ts';
 export { usageModule } from './modules/usage/usage-module.ts';
 export { usageRecorderCollector } from './modules/usage/usage-recorder-metrics.ts';
+export { usersModule } from './modules/users/users-module.ts';
 export { projectHeader } from './plugins/authentication.ts';
 export type { Lifecycle, LifecyclePhase } from './plugins/lifecycle.ts';
 export { type MetricsOptions, metricsPath } from './plugins/metrics.ts';

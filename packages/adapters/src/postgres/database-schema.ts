@@ -32,6 +32,47 @@ export interface DatabaseSchema {
   limits: LimitsTable;
   budget_warnings: BudgetWarningsTable;
   audit_log: AuditLogTable;
+  users: UsersTable;
+  user_memberships: UserMembershipsTable;
+  user_sessions: UserSessionsTable;
+  auth_failures: AuthFailuresTable;
+}
+
+/** Console users (migration 0050). */
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string | null;
+  password_hash: string | null;
+  platform_admin: ColumnType<boolean, boolean | undefined, boolean>;
+  oidc_issuer: string | null;
+  oidc_subject: string | null;
+  created_at: CreatedAt;
+  disabled_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  last_login_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+export interface UserMembershipsTable {
+  user_id: string;
+  project_id: string;
+  role: ProjectRole;
+  created_at: CreatedAt;
+}
+
+export interface UserSessionsTable {
+  secret_sha256: Buffer;
+  user_id: string;
+  created_at: CreatedAt;
+  expires_at: Date;
+  revoked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  source_ip: string | null;
+}
+
+export interface AuthFailuresTable {
+  scope: string;
+  subject: string;
+  window_start: Date;
+  failures: number;
 }
 
 export interface AuditLogTable {
@@ -39,6 +80,7 @@ export interface AuditLogTable {
   at: CreatedAt;
   project_id: string;
   actor_key_id: string | null;
+  actor_user_id: ColumnType<string | null, string | null | undefined, never>;
   actor_role: string | null;
   source_ip: string | null;
   action: string;

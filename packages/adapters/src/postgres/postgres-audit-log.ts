@@ -17,6 +17,7 @@ export class PostgresAuditLog implements AuditLog {
       .values({
         project_id: entry.projectId,
         actor_key_id: entry.actorKeyId,
+        actor_user_id: entry.actorUserId ?? null,
         actor_role: entry.actorRole,
         source_ip: entry.sourceIp,
         action: entry.action,
@@ -66,6 +67,7 @@ function toEntry(row: Selectable<AuditLogTable>): AuditEntry {
     at: row.at,
     projectId: row.project_id,
     actorKeyId: row.actor_key_id,
+    actorUserId: row.actor_user_id,
     actorRole: row.actor_role,
     sourceIp: row.source_ip,
     action: row.action,

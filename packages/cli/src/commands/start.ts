@@ -11,6 +11,7 @@ import {
   OutboundGuard,
 } from '@ensemble/server';
 import { type RunningWorker, startWorker } from '@ensemble/worker';
+import { openAccounts } from '../auth/open-accounts.ts';
 import { openApiKeys } from '../auth/open-api-keys.ts';
 import { openCollections } from '../collections/open-collections.ts';
 import { loadConfig } from '../config/load-config.ts';
@@ -60,6 +61,9 @@ export async function startCommand(options: StartOptions): Promise<void> {
       // API keys: every /v1 and /api request is checked against them; the bootstrap admin key is made here.
       const keys = await openApiKeys({ config, database: platform.database, logger });
       onClose(() => keys.close());
+      checkpoint();
+      // Console users and sessions (cookie); the first user from ENSEMBLE_ADMIN_EMAIL when set.
+      const accounts = await openAccounts({ config, database: platform.database, logger });
       checkpoint();
       // Model runtimes: providers, the runtime manager, and the built-in local models registered.
       // They close before the platform they write status to.
@@ -115,11 +119,13 @@ export async function startCommand(options: StartOptions): Promise<void> {
         config,
         logger,
         authenticator: keys,
+        sessions: accounts.sessions,
         limits: limits.enforcer,
         audit: new PostgresAuditLog(platform.database.db),
         outbound,
         checks: platform.checks,
         modules: [
+          ...accounts.modules,
           ...serverModules(
             platform,
             registry,

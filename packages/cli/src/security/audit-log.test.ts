@@ -98,8 +98,8 @@ describe('audit log', { timeout: 180_000 }, () => {
     assert.notEqual(second.entries[0]?.action, first.entries[0]?.action);
     const seenByB = await audit('', harness.keys.b.owner);
     assert.ok(
-      seenByB.entries.every((entry) => entry.route === 'POST /api/keys'),
-      "project B sees only its own keys' creation",
+      seenByB.entries.every((entry) => entry.route === 'POST /api/keys' || entry.route === 'POST /api/users'),
+      "project B sees only its own keys' and users' creation",
     );
     assert.ok(!seenByB.text.includes('acme/chat') && !seenByB.text.includes(harness.keyIds.a.admin));
     for (const role of ['viewer', 'developer'] as const) {

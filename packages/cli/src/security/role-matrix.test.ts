@@ -28,6 +28,17 @@ describe('role matrix: every route × every role', { timeout: 240_000 }, () => {
           (role) => [role, harness.keys.a[role], role, false] as [string, Record<string, string>, ProjectRole, boolean],
         ),
         ['platform admin', harness.platform, 'owner', true],
+        // The same roles held by console users signed in with a password (cookie and CSRF header); the
+        // Pinecone-compatible API takes only keys (as Pinecone's SDKs send them), checked below.
+        ...(operation.path.startsWith('/pinecone/') ? [] : projectRoles).map(
+          (role) =>
+            [`${role} session`, harness.sessions.a[role], role, false] as [
+              string,
+              Record<string, string>,
+              ProjectRole,
+              boolean,
+            ],
+        ),
       ];
       for (const [who, headers, role, platform] of callers) {
         cases += 1;
@@ -42,7 +53,7 @@ describe('role matrix: every route × every role', { timeout: 240_000 }, () => {
       }
     }
     assert.deepEqual(wrong, []);
-    console.log(`role matrix: ${operations.length} routes × ${projectRoles.length + 1} callers = ${cases} cases`);
+    console.log(`role matrix: ${operations.length} routes × ${2 * projectRoles.length + 1} callers = ${cases} cases`);
   });
 
   it('holds the lines that matter, stated independently of the matrix', async () => {
@@ -74,5 +85,17 @@ describe('role matrix: every route × every role', { timeout: 240_000 }, () => {
     // Any key may see and revoke itself.
     await expect('GET', `/api/keys/${harness.keyIds.a.viewer}`, a.viewer, 'not 403');
     await expect('GET', `/api/keys/${harness.keyIds.a.developer}`, a.viewer, 403);
+    // Console users hold the same lines: only admins manage users; disabling an account is the platform's.
+    const s = harness.sessions.a;
+    await expect('GET', '/api/models', s.viewer, 'not 403');
+    await expect('POST', '/api/models', s.viewer, 403);
+    await expect('POST', '/api/routes', s.developer, 'not 403');
+    await expect('GET', '/api/users', s.developer, 403);
+    await expect('POST', '/api/users', s.admin, 'not 403');
+    await expect('GET', '/api/keys', s.admin, 'not 403');
+    await expect('POST', `/api/users/${harness.userIds.a.viewer}/disable`, s.developer, 403);
+    await expect('POST', '/api/projects', s.owner, 403);
+    const pinecone = await harness.call('GET', '/pinecone/indexes', s.owner);
+    assert.equal(pinecone.status, 401, 'the Pinecone-compatible API takes no session cookie');
   });
 });

@@ -16,6 +16,7 @@ interface Secrets {
   collection: string;
   pipeline: string;
   runId: string;
+  userId: string;
 }
 
 // Tenant isolation, attacked over HTTP: every documented route, called with project A's strongest key
@@ -94,6 +95,7 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
       collection: 'bsecret-docs',
       pipeline: 'bsecret-pipe',
       runId: run.runId,
+      userId: harness.userIds.b.viewer,
     };
   });
   after(() => harness?.close());
@@ -103,6 +105,7 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
     if (name === 'sha256') return things.artifact;
     if (name === 'version') return '1';
     if (name === 'alias') return 'prod';
+    if (path.startsWith('/api/users')) return things.userId;
     if (path.startsWith('/api/keys') || path.startsWith('/api/limits/keys')) return things.keyId;
     if (path.startsWith('/api/jobs')) return things.jobId;
     if (path.startsWith('/v1/files')) return things.fileId;
@@ -129,6 +132,7 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
     collection: 'ghost-docs',
     pipeline: 'ghost-pipe',
     runId: `${secrets.runId.slice(0, -4)}ZZZZ`,
+    userId: `${secrets.userId.slice(0, -4)}ZZZZ`,
   });
 
   /** B's identifiers in an answer, other than those the request itself carried. */
@@ -158,13 +162,17 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
   };
 
   it('answers every route naming B’s resources exactly as for ids that never existed (404), and lists none', async () => {
-    const a = harness.keys.a.owner;
     const ghost = ghostOf(b);
     const operations = await harness.operations();
     const wrong: string[] = [];
     let named = 0;
     let lists = 0;
-    for (const operation of operations) {
+    // A's owner as an API key and as a signed-in console user (session cookie and CSRF header).
+    for (const [operation, a] of operations.flatMap((operation) => [
+      [operation, harness.keys.a.owner] as const,
+      // The Pinecone-compatible API takes only keys: a cookie there is no credential at all (401).
+      ...(operation.path.startsWith('/pinecone/') ? [] : [[operation, harness.sessions.a.owner] as const]),
+    ])) {
       const hasIds = /\{\w+\}/.test(operation.path);
       const urlOf = (things: Secrets) =>
         operation.path.replaceAll(/\{(\w+)\}/g, (_, name: string) => valueFor(things, operation.path, name));
@@ -196,7 +204,7 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
     }
     assert.deepEqual(wrong, []);
     console.log(
-      `tenant isolation: ${operations.length} routes (${named} naming B's ids, each against a made-up id; ${lists} without ids)`,
+      `tenant isolation: ${operations.length} routes × key and session (${named} calls naming B's ids, each against a made-up id; ${lists} without ids)`,
     );
   });
 
@@ -244,9 +252,17 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
       assert.equal(registered.status, 201, registered.text);
     }
     for (const project of ['team-b', 'team-ghost']) {
-      const answer = await harness.call('GET', '/api/models', { ...a, 'x-ensemble-project': project });
-      assert.equal(answer.status, 404, answer.text);
+      for (const caller of [a, harness.sessions.a.owner]) {
+        const answer = await harness.call('GET', '/api/models', { ...caller, 'x-ensemble-project': project });
+        assert.equal(answer.status, 404, answer.text);
+      }
     }
+    // A console user of B signed in is a user of B only: A's project does not exist for it.
+    const fromB = await harness.call('GET', '/api/models', {
+      ...harness.sessions.b.owner,
+      'x-ensemble-project': 'default',
+    });
+    assert.equal(fromB.status, 404, fromB.text);
     const usage = await harness.call('GET', '/api/usage/records', a);
     assert.equal(usage.status, 200);
     assert.deepEqual(leaks(usage.text), []);
@@ -256,6 +272,7 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
 /** A plausible body for a write, naming B's things where a body names anything. */
 function bodyFor(path: string): unknown {
   if (path === '/api/limits/keys/{id}') return { requestsPerMinute: 1 };
+  if (path === '/api/users/{id}/role') return { role: 'viewer' };
   if (path.startsWith('/api/pipelines/') && path.endsWith('/versions')) {
     return { definition: { steps: [{ id: 'hello', kind: 'prompt', template: 'x' }] } };
   }

@@ -28,6 +28,12 @@ export interface SecurityHarness {
   /** Bearer headers of a key of each role in `default` (project A) and `team-b` (project B). */
   keys: Record<'a' | 'b', Record<ProjectRole, Record<string, string>>>;
   keyIds: Record<'a' | 'b', Record<ProjectRole, string>>;
+  /**
+   * Console sessions of a user of each role in each project: the session cookie and the CSRF header,
+   * to spread into a request's headers like a key's.
+   */
+  sessions: Record<'a' | 'b', Record<ProjectRole, Record<string, string>>>;
+  userIds: Record<'a' | 'b', Record<ProjectRole, string>>;
   platform: Record<string, string>;
   call(method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<HttpAnswer>;
   /** A second (third, …) Ensemble on the same database, stopped by `close`. */
@@ -99,11 +105,33 @@ export async function openSecurityHarness(
         keyIds[side][role] = created.body.id;
       }
     }
+    const sessions = { a: {}, b: {} } as SecurityHarness['sessions'];
+    const userIds = { a: {}, b: {} } as SecurityHarness['userIds'];
+    for (const [side, projectId] of [
+      ['a', 'default'],
+      ['b', 'team-b'],
+    ] as const) {
+      for (const role of projectRoles) {
+        const email = `${side}-${role}@example.com`;
+        const password = `correct horse ${side} ${role}`;
+        const created = await call(
+          'POST',
+          '/api/users',
+          { ...platform, 'x-ensemble-project': projectId },
+          { email, password, role },
+        );
+        if (created.status !== 201) throw new Error(`could not create a ${role} user: ${created.text}`);
+        userIds[side][role] = created.body.id;
+        sessions[side][role] = await signIn(ensemble.url, email, password);
+      }
+    }
     return {
       ensemble,
       databaseUrl: database.url,
       keys,
       keyIds,
+      sessions,
+      userIds,
       platform,
       call,
       async operations() {
@@ -137,4 +165,17 @@ export async function openSecurityHarness(
     await rm(home, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** Signs in with a password; the headers a browser would send afterwards (cookie and CSRF token). */
+export async function signIn(url: string, email: string, password: string): Promise<Record<string, string>> {
+  const response = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`could not sign in as ${email}: ${response.status} ${text}`);
+  const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  return { cookie, 'x-ensemble-csrf': (JSON.parse(text) as { csrfToken: string }).csrfToken };
 }

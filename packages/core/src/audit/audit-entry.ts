@@ -8,6 +8,8 @@ export interface AuditEntry {
   projectId: string;
   /** The API key that made the change (never its secret). */
   actorKeyId: string | null;
+  /** The console user who made it through a session (`actorKeyId` is null then). */
+  actorUserId?: string | null;
   actorRole: string | null;
   /** The client's address (the TCP peer, or X-Forwarded-For's client under TRUST_PROXY). */
   sourceIp: string | null;
@@ -95,6 +97,8 @@ const usePatterns = [
   /^\/api\/pipelines\/[^/]+(\/[^/]+)*\/run$/,
   /^\/api\/collections\/[^/]+(\/[^/]+)*\/(vectors|vectors\/delete|search|records|query|documents)$/,
   /^\/api\/artifacts$/,
+  // Signing in and out: the account's last sign-in and the request log record them.
+  /^\/api\/auth\//,
 ];
 
 /** Whether a route is an administrative change: a write under `/api` that is not use (`usePatterns`). */

@@ -1,4 +1,6 @@
 export * from './api-key.ts';
 export * from './api-key-store.ts';
 export * from './authenticator.ts';
+export * from './console-user.ts';
+export * from './failure-counter.ts';
 export * from './principal.ts';

@@ -8,6 +8,8 @@ import type { ProjectRole } from '../security/project-role.ts';
 export interface Principal {
   /** The API key's id (not the secret); `null` only on the open routes (`/healthz`, `/docs`, …), which read none of this. */
   keyId: string | null;
+  /** The console user signed in through a session cookie (`keyId` is null then). */
+  userId?: string;
   projectId: string;
   /**
    * Platform admin keys act on every project (an `x-ensemble-project` header picks one) and hold the

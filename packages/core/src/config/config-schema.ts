@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { adminKeyProblem } from '../auth/api-key.ts';
+import { emailSchema, passwordSchema } from '../auth/console-user.ts';
 import { declaredCredentialSchema, declaredModelSchema } from '../models/declared-models.ts';
 import { declaredRouteSchema } from '../routes/declared-routes.ts';
 
@@ -298,6 +299,23 @@ export const configSchema = z.strictObject({
       budgetRefreshMs: z.coerce.number().int().min(500).max(300_000).default(5_000),
       /** Failed API key attempts one source address may make per minute before it gets 429; 0 turns it off. */
       failedAttemptsPerMinute: z.coerce.number().int().min(0).max(100_000).default(30),
+      /** The first console user (a platform admin), made at start when no account has this email. */
+      adminEmail: emailSchema.optional(),
+      /** Its password (12–256 characters); only used when the account is made. */
+      adminPassword: passwordSchema.optional(),
+      /** How long a console session lasts from sign-in. */
+      sessionTtlMs: z.coerce
+        .number()
+        .int()
+        .min(60_000)
+        .max(30 * 86_400_000)
+        .default(12 * 3_600_000),
+      /** Marks the session cookie `Secure` even on plain HTTP (behind a TLS proxy Ensemble cannot see). */
+      cookieSecure: bool.default(false),
+      /** Failed sign-ins per account in 15 minutes before it is refused (429) until the window ends. */
+      loginFailuresPerAccount: z.coerce.number().int().min(1).max(100_000).default(10),
+      /** Failed sign-ins per source address in 15 minutes before it is refused (429). */
+      loginFailuresPerAddress: z.coerce.number().int().min(1).max(100_000).default(50),
       /** Internal ranges (loopback, private, link-local) user-supplied URLs may reach anyway; none by default. */
       outboundAllowedNetworks: cidrList.default([]),
       /** When set, the only hosts user-supplied URLs may name (`.example.com` for subdomains). */
@@ -480,6 +498,27 @@ export const environmentVariables = {
   ENSEMBLE_ADMIN_KEY: {
     path: 'auth.adminKey',
     fix: '32-256 random letters, digits or ._~+/- from a secret store (openssl rand -base64 32), or unset it to have one generated at first start',
+  },
+  ENSEMBLE_ADMIN_EMAIL: {
+    path: 'auth.adminEmail',
+    fix: 'the email of the first console user (with ENSEMBLE_ADMIN_PASSWORD), e.g. admin@example.com',
+  },
+  ENSEMBLE_ADMIN_PASSWORD: {
+    path: 'auth.adminPassword',
+    fix: 'a password of 12-256 characters for ENSEMBLE_ADMIN_EMAIL, from a secret store in production',
+  },
+  AUTH_SESSION_TTL_MS: {
+    path: 'auth.sessionTtlMs',
+    fix: 'milliseconds between 60000 and 2592000000, e.g. 43200000 (12 hours)',
+  },
+  AUTH_COOKIE_SECURE: { path: 'auth.cookieSecure', fix: 'true or false' },
+  AUTH_LOGIN_FAILURES_PER_ACCOUNT: {
+    path: 'auth.loginFailuresPerAccount',
+    fix: 'a whole number of failed sign-ins per account in 15 minutes, e.g. 10',
+  },
+  AUTH_LOGIN_FAILURES_PER_ADDRESS: {
+    path: 'auth.loginFailuresPerAddress',
+    fix: 'a whole number of failed sign-ins per source address in 15 minutes, e.g. 50',
   },
   AUTH_FAILED_ATTEMPTS_PER_MINUTE: {
     path: 'auth.failedAttemptsPerMinute',

@@ -40,6 +40,12 @@ export const roleRules: readonly RoleRule[] = [
   { method: 'GET', url: '/api/limits', access: 'admin', why: 'rate limits and budgets' },
   { method: 'PUT', url: '/api/limits', access: 'admin', why: 'rate limits and budgets' },
   { method: 'DELETE', url: '/api/limits', access: 'admin', why: 'rate limits and budgets' },
+  { method: 'POST', url: '/api/users', access: 'admin', why: 'grants console access' },
+  { method: 'GET', url: '/api/users', access: 'admin', why: 'shows who holds access' },
+  { method: 'GET', url: '/api/users/:id', access: 'admin', why: 'shows who holds access' },
+  { method: 'PUT', url: '/api/users/:id/role', access: 'admin', why: 'grants console access' },
+  { method: 'DELETE', url: '/api/users/:id', access: 'admin', why: 'removes console access' },
+  { method: 'POST', url: '/api/users/:id/disable', access: 'admin', why: 'ends console access' },
   // Reads sent as POST (a query has a body): viewers may make them.
   { method: 'POST', url: '/api/collections/:name/search', access: 'viewer', why: 'a read with a body' },
   { method: 'POST', url: '/pinecone/data/:index/query', access: 'viewer', why: 'a read with a body' },

@@ -49,7 +49,8 @@ async function auditPlugin(app: FastifyInstance, { log }: AuditPluginOptions): P
     const audit = request.routeOptions.config.audit;
     if (audit === undefined || !audit.readable) return;
     const headers: Record<string, string> = {};
-    for (const name of ['authorization', projectHeader]) {
+    // The caller's own credentials: its key, or its session cookie (a read needs no CSRF token).
+    for (const name of ['authorization', 'cookie', projectHeader]) {
       const value = request.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
@@ -65,6 +66,7 @@ async function auditPlugin(app: FastifyInstance, { log }: AuditPluginOptions): P
       await log.append({
         projectId: request.principal.projectId,
         actorKeyId: request.principal.keyId,
+        actorUserId: request.principal.userId ?? null,
         actorRole: request.principal.admin ? 'platform-admin' : request.principal.role,
         sourceIp: request.ip,
         action: audit.action,

@@ -11,18 +11,23 @@ import {
   projectIdSchema,
   type RoleRule,
   roleRuleFor,
+  type SessionAuthenticator,
+  type SessionPrincipal,
 } from '@ensemble/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { type ApiKeyScheme, bearerScheme } from '../auth/api-key-scheme.ts';
 import { ApiKeySchemes } from '../auth/api-key-schemes.ts';
 import { FailedAttempts } from '../auth/failed-attempts.ts';
+import { csrfHeader, csrfTokenMatches, sessionCookieOf } from '../auth/session-cookie.ts';
 import { sourceAllowed } from '../auth/source-address.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Who is calling, from the API key; handlers take the project from here. */
+    /** Who is calling, from the API key or the session cookie; handlers take the project from here. */
     principal: Principal;
+    /** The console session the request came with, when it was authenticated by its cookie. */
+    session: SessionPrincipal | undefined;
   }
   interface FastifyInstance {
     /**
@@ -38,6 +43,11 @@ declare module 'fastify' {
     adminOnly?: boolean;
     /** Set at registration from the role matrix (core security/role-matrix.ts): who may call the route. */
     roleRule?: RoleRule;
+    /**
+     * `none`: the route checks no key or session itself (sign-in, sign-out and `me` read the session
+     * cookie in their handler); it is left out of the role matrix and documented without security.
+     */
+    authentication?: 'none';
   }
 }
 
@@ -46,6 +56,11 @@ export interface AuthenticationOptions {
   authenticator: Authenticator;
   /** Failed key attempts a source address may make per minute before it is refused (429); 0: no limit. */
   failedAttemptsPerMinute?: number;
+  /**
+   * Console sessions: a request to `/v1` or `/api` without an `Authorization` header may present the
+   * session cookie instead, with the role its user holds in the project (docs/security.md).
+   */
+  sessions?: SessionAuthenticator;
 }
 
 /** The header an admin key names another project in. */
@@ -76,16 +91,19 @@ const refusals: Record<AuthenticationFailure, string> = {
 async function authenticationPlugin(app: FastifyInstance, options: AuthenticationOptions): Promise<void> {
   const { authenticator } = options;
   const failures = new FailedAttempts({ limitPerMinute: options.failedAttemptsPerMinute ?? 30 });
+  const { sessions } = options;
   const schemes = new ApiKeySchemes();
   schemes.register('/v1', bearerScheme);
   schemes.register('/api', bearerScheme);
   app.decorate('requireApiKey', (prefix: string, scheme: ApiKeyScheme) => schemes.register(prefix, scheme));
   app.decorateRequest('principal', null as unknown as Principal);
+  app.decorateRequest('session', undefined);
 
   // The OpenAPI document says which routes need which key, so `/docs` can send one.
   const documented: Record<string, unknown> = {};
   app.decorate('apiKeySecuritySchemes', () => documented);
   app.addHook('onRoute', (route) => {
+    if (route.config?.authentication === 'none') return;
     const scheme = schemes.resolve(route.url);
     if (scheme === undefined) return;
     documented[scheme.openApi.name] = scheme.openApi.definition;
@@ -103,7 +121,7 @@ async function authenticationPlugin(app: FastifyInstance, options: Authenticatio
     // One read: Fastify builds `routeOptions` anew on every access.
     const route = request.routeOptions;
     // The matched route's template, not the raw URL, so no encoding of a path can slip past a prefix.
-    const scheme = schemes.resolve(route.url ?? request.url);
+    const scheme = route.config?.authentication === 'none' ? undefined : schemes.resolve(route.url ?? request.url);
     if (scheme === undefined) {
       request.principal = nobody;
       return;
@@ -121,6 +139,35 @@ async function authenticationPlugin(app: FastifyInstance, options: Authenticatio
       );
     }
     const header = request.headers[scheme.header];
+    const cookie =
+      sessions !== undefined && scheme === bearerScheme && header === undefined ? sessionCookieOf(request) : undefined;
+    if (cookie !== undefined && sessions !== undefined) {
+      const answer = await sessions.authenticateSession(cookie);
+      if ('failure' in answer) {
+        failures.record(request.ip);
+        throw unauthorized(
+          reply,
+          scheme,
+          answer.failure === 'expired'
+            ? 'Your session has expired; sign in again'
+            : 'Your session is not valid; sign in again',
+          `session_${answer.failure}`,
+        );
+      }
+      const { session } = answer;
+      // A cross-site page cannot read the token (SameSite=Strict keeps the cookie off its requests anyway).
+      if (!safeMethod(request.method) && !csrfTokenMatches(request.headers[csrfHeader], session.csrfToken)) {
+        throw new EnsembleError('forbidden', `A change made with a session cookie needs the ${csrfHeader} header`, {
+          field: `headers.${csrfHeader}`,
+          details: { reason: 'csrf' },
+        });
+      }
+      const principal = sessionActingFor(session, request.headers[projectHeader]);
+      authorize(principal, route.config.roleRule, request);
+      request.principal = principal;
+      request.session = session;
+      return;
+    }
     if (header === undefined || header === '') {
       throw unauthorized(reply, scheme, `Missing API key: send it as ${scheme.usage}`, 'missing');
     }
@@ -169,6 +216,36 @@ function actingFor(principal: Principal, header: string | string[]): Principal {
   return Object.freeze({ ...principal, projectId });
 }
 
+function safeMethod(method: string): boolean {
+  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS';
+}
+
+/**
+ * The session's principal in the project the header names, else in `default`, else in the first of its
+ * projects. A project the user has no role in does not exist for it (404), as for a key.
+ */
+function sessionActingFor(session: SessionPrincipal, header: string | string[] | undefined): Principal {
+  if (header !== undefined) {
+    const field = `headers.${projectHeader}`;
+    const parsed = projectIdSchema.safeParse(header);
+    if (!parsed.success) {
+      const message = Array.isArray(header) ? 'must be sent once' : (parsed.error.issues[0]?.message ?? 'is invalid');
+      throw new EnsembleError('validation_failed', `${field}: ${message}`, { field });
+    }
+    const principal = session.principalIn(parsed.data);
+    if (principal === undefined) throw notFound('project', parsed.data);
+    return principal;
+  }
+  const principal =
+    session.principalIn(defaultProjectId) ?? session.principalIn([...session.roles.keys()].sort()[0] ?? '');
+  if (principal === undefined) {
+    throw new EnsembleError('forbidden', 'This user has no role in any project yet; ask an admin to add you to one', {
+      details: { reason: 'no_project' },
+    });
+  }
+  return principal;
+}
+
 /**
  * Applies the route's rule from the role matrix: a platform admin key passes everything, other keys
  * need the rule's role — or, on a `self` rule, to be the key the URL names.
@@ -177,7 +254,8 @@ function authorize(principal: Principal, rule: RoleRule | undefined, request: Fa
   if (rule === undefined || accessAllows(rule.access, principal.role, principal.admin)) return;
   if (rule.self === true && (request.params as { id?: string } | undefined)?.id === principal.keyId) return;
   const who = rule.access === 'platform' ? 'a platform admin key' : `the '${rule.access}' role or above`;
-  throw new EnsembleError('forbidden', `${request.method} ${rule.url} needs ${who}; this key is '${principal.role}'`, {
+  const caller = principal.userId === undefined ? 'this key' : 'this user';
+  throw new EnsembleError('forbidden', `${request.method} ${rule.url} needs ${who}; ${caller} is '${principal.role}'`, {
     details: { reason: 'role', required: rule.access, role: principal.role },
   });
 }

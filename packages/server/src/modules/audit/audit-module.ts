@@ -16,6 +16,7 @@ const auditEntrySchema = z
     at: z.iso.datetime(),
     projectId: z.string(),
     actorKeyId: z.string().nullable(),
+    actorUserId: z.string().nullable().optional(),
     actorRole: z.string().nullable(),
     sourceIp: z.string().nullable(),
     action: z.string(),
