@@ -19,7 +19,10 @@ function scryptAsync(password: string, salt: Buffer, cost: { N: number; r: numbe
  * Hashes a password with node:crypto's scrypt and a random 16-byte salt. The parameters travel with
  * the hash (`scrypt$N$r$p$salt$hash`, base64url), so raising the cost later leaves old hashes valid.
  */
-export async function hashPassword(password: string, cost = defaultScryptCost): Promise<string> {
+export async function hashPassword(
+  password: string,
+  cost: { N: number; r: number; p: number } = defaultScryptCost,
+): Promise<string> {
   const salt = randomBytes(16);
   const key = await scryptAsync(password, salt, cost);
   return ['scrypt', cost.N, cost.r, cost.p, salt.toString('base64url'), key.toString('base64url')].join('$');
