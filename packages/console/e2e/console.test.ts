@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { makePdf } from '../../adapters/src/documents/testing/make-pdf.ts';
 import { linkBuiltInArtifacts } from '../../cli/src/testing/built-in-artifacts.ts';
 import { type EnsembleProcess, spawnEnsemble } from '../../cli/src/testing/ensemble-process.ts';
 import { buildConsole, consoleRoot } from '../scripts/build.ts';
@@ -210,7 +211,7 @@ describe('the console in a browser', { timeout: 600_000 }, () => {
       await page.getByRole('button', { name: 'Register' }).click();
       await page.getByRole('heading', { name: 'team/echo' }).waitFor();
       await page.getByText('$0.50 in · $1.50 out').waitFor();
-      await page.getByRole('textbox', { name: 'Alias' }).fill('prod');
+      await page.getByRole('combobox', { name: 'Alias' }).fill('prod');
       await page.getByRole('button', { name: 'Move alias' }).click();
       await page.getByRole('table', { name: 'Versions' }).getByText('prod').waitFor();
       assert.deepEqual(((await api('/api/models/team/echo')) as { aliases: unknown }).aliases, { prod: 1 });
@@ -338,6 +339,13 @@ describe('the console in a browser', { timeout: 600_000 }, () => {
       await page.goto(`${ensemble.url}/routes`);
       await page.getByRole('table', { name: 'Routes' }).getByRole('link', { name: 'chat-default' }).click();
       await page.getByRole('list', { name: 'Policy tree' }).getByText('local/smollm2-135m-instruct').waitFor();
+      // Each recent request through the route shows its attempts (the playground's calls went through it).
+      const attempts = page
+        .getByRole('table', { name: 'Recent route requests' })
+        .getByRole('list', { name: /^Attempts of / })
+        .first();
+      await attempts.getByText('local/smollm2-135m-instruct').waitFor();
+      await attempts.getByText('success').waitFor();
       const editor = page.getByLabel('Policy (JSON)');
       await editor.fill('{"strategy": "fallback", ');
       assert.match((await page.getByRole('alert').first().textContent()) ?? '', /Not valid JSON/);
@@ -388,18 +396,34 @@ describe('the console in a browser', { timeout: 600_000 }, () => {
           (_, index) => `Policy note ${index}: keep the archive tidy and label every box with its year.`,
         ),
       ].join('\n\n');
-      await page
-        .getByLabel('Text, Markdown or JSON Lines files')
-        .setInputFiles({ name: 'handbook.md', mimeType: 'text/markdown', buffer: Buffer.from(handbook) });
+      // Markdown, HTML and PDF go through the server's documents endpoint (it extracts and splits them).
+      const pdf = await makePdf([['Parking: the garage under the office is free for visitors on weekdays.']]);
+      await page.getByLabel('PDF, HTML, Markdown, text or JSON Lines files').setInputFiles([
+        { name: 'handbook.md', mimeType: 'text/markdown', buffer: Buffer.from(handbook) },
+        {
+          name: 'holidays.html',
+          mimeType: 'text/html',
+          buffer: Buffer.from(
+            '<html><body><h1>Holidays</h1><p>The office closes between Christmas and New Year.</p></body></html>',
+          ),
+        },
+        { name: 'parking.pdf', mimeType: 'application/pdf', buffer: Buffer.from(pdf) },
+      ]);
       await page.getByRole('button', { name: 'Ingest' }).click();
-      const bar = page.getByRole('progressbar', { name: 'Chunks stored' });
-      await page.waitForFunction(
-        `(() => { const bar = document.querySelector('[aria-label="Chunks stored"]'); return bar && bar.getAttribute('aria-valuenow') === bar.getAttribute('aria-valuemax'); })()`,
-        undefined,
-        { timeout: 60_000 },
-      );
-      const total = Number(await bar.getAttribute('aria-valuemax'));
-      assert.ok(total >= 5, `chunks: ${total}`);
+      const ingested = page.getByRole('list', { name: 'Ingested files' });
+      await ingested.getByText(/^parking\.pdf: \d+ chunks$/).waitFor({ timeout: 60_000 });
+      const lines = await ingested.getByRole('listitem').allTextContents();
+      assert.equal(lines.length, 3, lines.join('; '));
+      const total = Number(/handbook\.md: (\d+) chunks/.exec(lines.join('\n'))?.[1]);
+      assert.ok(total >= 2, `chunks: ${lines.join('; ')}`);
+      assert.equal(await page.getByRole('progressbar', { name: /^Ingesting / }).count(), 1);
+      await page.getByLabel('Query').fill('where can visitors park?');
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      await page
+        .getByRole('table', { name: 'Matches' })
+        .getByText(/garage/)
+        .first()
+        .waitFor();
       await page.getByLabel('Query').fill('how do I make bread?');
       await page.getByRole('button', { name: 'Search', exact: true }).click();
       const first = page.getByRole('table', { name: 'Matches' }).getByRole('row').nth(1);
@@ -431,19 +455,28 @@ describe('the console in a browser', { timeout: 600_000 }, () => {
           { id: 'tag', kind: 'transform', expression: '"lang=" & language.label' },
         ],
       };
-      // The API's validation names the step at fault.
-      await page
-        .getByLabel('Definition (JSON)')
-        .fill(
-          JSON.stringify({ steps: [{ id: 'language', kind: 'classify', model: 'local/nope', input: 'input.text' }] }),
-        );
+      // The API checks the YAML as it is typed, and its issues are put on the step at fault (in the
+      // list and on the step's box in the graph).
+      const editor = page.getByLabel('Definition (YAML)');
+      await editor.fill(
+        ['steps:', '  - id: language', '    kind: classify', '    model: local/nope', '    input: input.text'].join(
+          '\n',
+        ),
+      );
+      const issues = page.getByRole('alert', { name: 'Validation issues' });
+      await issues.getByText(/local\/nope/).waitFor();
+      assert.match((await issues.textContent()) ?? '', /step language · model/);
+      await page.getByRole('figure', { name: 'Pipeline graph' }).getByLabel('step language: 1 issue').waitFor();
+      await page.screenshot({ path: join(screenshots, 'pipeline-editor.png'), fullPage: true });
       await page.getByRole('button', { name: 'Create pipeline' }).click();
-      assert.match((await page.getByRole('alert').first().textContent()) ?? '', /local\/nope/);
-      await page.getByLabel('Definition (JSON)').fill(JSON.stringify(definition, null, 2));
+      assert.match((await page.getByRole('alert').last().textContent()) ?? '', /local\/nope/);
+      // JSON is YAML too.
+      await editor.fill(JSON.stringify(definition, null, 2));
+      await page.getByTestId('definition-valid').waitFor();
       await page.getByRole('button', { name: 'Create pipeline' }).click();
       await page.getByRole('heading', { name: 'lang-tag' }).waitFor();
 
-      const graph = page.getByRole('list', { name: 'Pipeline graph' }).first();
+      const graph = page.getByRole('figure', { name: 'Pipeline graph' }).first();
       await graph.getByLabel('step language: not run').waitFor();
       await page.getByRole('button', { name: 'Run', exact: true }).click();
       assert.equal(((await page.getByTestId('run-output').textContent()) ?? '').trim(), 'lang=fr');
@@ -453,7 +486,14 @@ describe('the console in a browser', { timeout: 600_000 }, () => {
 
       await page.getByRole('link', { name: /^Trace of run_/ }).click();
       await page.getByRole('heading', { name: /^run_/ }).waitFor();
-      await page.getByRole('list', { name: 'Pipeline graph' }).first().getByLabel('step tag: succeeded').waitFor();
+      await page.getByRole('figure', { name: 'Pipeline graph' }).first().getByLabel('step tag: succeeded').waitFor();
+
+      // Aliases: point `production` at v1 from the pipeline's page.
+      await page.getByRole('link', { name: '← lang-tag' }).click();
+      await page.getByRole('combobox', { name: 'Alias' }).fill('production');
+      await page.getByRole('button', { name: 'Move alias' }).click();
+      await page.getByRole('table', { name: 'Versions' }).getByText('production').waitFor();
+      assert.deepEqual(((await api('/api/pipelines/lang-tag')) as { aliases: unknown }).aliases, { production: 1 });
       assert.deepEqual(problems, []);
     } finally {
       await context.close();

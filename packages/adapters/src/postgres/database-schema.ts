@@ -18,6 +18,7 @@ export interface DatabaseSchema {
   model_versions: ModelVersionsTable;
   model_aliases: ModelAliasesTable;
   model_alias_history: ModelAliasHistoryTable;
+  model_status_history: ModelStatusHistoryTable;
   credentials: CredentialsTable;
   api_keys: ApiKeysTable;
   usage_records: UsageRecordsTable;
@@ -232,6 +233,16 @@ export interface ModelAliasHistoryTable {
   at: CreatedAt;
 }
 
+export interface ModelStatusHistoryTable {
+  id: Generated<string>;
+  model_id: string;
+  from_status: string;
+  to_status: string;
+  reason: string | null;
+  actor: string;
+  at: CreatedAt;
+}
+
 export interface CredentialsTable {
   project_id: string;
   name: string;
@@ -286,6 +297,7 @@ export interface UsageRecordsTable {
   error_code: string | null;
   cache_hit: boolean;
   attempts: number;
+  attempt_trace: ColumnType<unknown, string | null | undefined, string | null>;
   recorded_at: CreatedAt;
 }
 

@@ -337,5 +337,16 @@ describe('PostgresModelRepository', { timeout: 120_000 }, () => {
     assert.equal(rows[0]?.value.traceId, 'trace-1');
     assert.deepEqual(rows[2]?.value.data, { name: 'events/model', from: 'registered', to: 'deploying', actor: 'test' });
     assert.deepEqual(rows[4]?.value.data, { name: 'events/model', alias: 'production', from: 1, to: 2, actor: 'test' });
+    // The status change is in the model's health history too, written in the same transaction.
+    const history = await models.statusHistory('default', 'events/model', { limit: 10 });
+    assert.deepEqual(
+      history.map((change) => [change.from, change.to, change.actor, change.reason]),
+      [['registered', 'deploying', 'test', null]],
+    );
+    await models.setStatus('default', 'events/model', 'failed', { ...actor, reason: 'health check timed out' });
+    assert.equal(
+      (await models.statusHistory('default', 'events/model', { limit: 1 }))[0]?.reason,
+      'health check timed out',
+    );
   });
 });

@@ -12,6 +12,7 @@ import {
   type ModelRepository,
   type ModelSpec,
   type ModelStatus,
+  type ModelStatusChange,
   type ModelVersion,
   mergeSpec,
   modelEventKey,
@@ -207,6 +208,7 @@ export class PostgresModelRepository implements ModelRepository {
         );
       }
       if (patch.status !== undefined && patch.status !== model.status) {
+        await recordStatusChange(trx, model.id, model.status, patch.status, context);
         events.push(statusEvent(updated, model.status, patch.status, context));
       }
       await appendToOutbox(trx, events);
@@ -231,6 +233,7 @@ export class PostgresModelRepository implements ModelRepository {
         .where('id', '=', model.id)
         .returningAll()
         .executeTakeFirstOrThrow();
+      await recordStatusChange(trx, model.id, model.status, status, context);
       await appendToOutbox(trx, [statusEvent(updated, model.status, status, context)]);
     });
     return this.resolve(projectId, { name, selector: { kind: 'default' } });
@@ -406,6 +409,24 @@ export class PostgresModelRepository implements ModelRepository {
     }));
   }
 
+  async statusHistory(projectId: string, name: string, options: { limit: number }): Promise<ModelStatusChange[]> {
+    const model = await findModel(this.#db, projectId, name);
+    const rows = await this.#db
+      .selectFrom('model_status_history')
+      .selectAll()
+      .where('model_id', '=', model.id)
+      .orderBy('id', 'desc')
+      .limit(options.limit)
+      .execute();
+    return rows.map((row) => ({
+      from: row.from_status as ModelStatus,
+      to: row.to_status as ModelStatus,
+      reason: row.reason,
+      actor: row.actor,
+      at: row.at,
+    }));
+  }
+
   async #aliasMaps(db: Db, modelIds: readonly string[]): Promise<Map<string, Record<string, number>>> {
     const maps = new Map<string, Record<string, number>>();
     if (modelIds.length === 0) return maps;
@@ -562,6 +583,26 @@ async function deleteAliasRow(
     to: null,
     actor: context.actor,
   });
+}
+
+/** The health history's row, in the transaction of the change (so it never disagrees with the events). */
+async function recordStatusChange(
+  trx: Db,
+  modelId: string,
+  from: string,
+  to: ModelStatus,
+  context: ChangeContext & { reason?: string },
+): Promise<void> {
+  await trx
+    .insertInto('model_status_history')
+    .values({
+      model_id: modelId,
+      from_status: from,
+      to_status: to,
+      reason: context.reason?.slice(0, 2_000) ?? null,
+      actor: context.actor,
+    })
+    .execute();
 }
 
 function statusEvent(model: ModelRow, from: string, to: ModelStatus, context: ChangeContext & { reason?: string }) {

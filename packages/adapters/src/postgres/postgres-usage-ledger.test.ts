@@ -63,15 +63,42 @@ describe('PostgresUsageLedger', { timeout: 120_000 }, () => {
     const projectId = 'p-idempotent';
     const first = [usage({ projectId }), usage({ projectId, costUsd: null, errorCode: 'upstream_error', status: 502 })];
     assert.equal(await ledger.append(first), 2);
-    const again = [...first, usage({ projectId, stream: true, timeToFirstTokenMs: 3.5, cacheHit: true })];
-    assert.equal(await ledger.append(again), 1, 'only the new record is written');
+    const routed = usage({
+      projectId,
+      route: 'chat-default',
+      attempts: 2,
+      trace: [
+        {
+          target: 'gpt',
+          path: 'policy.targets[0]',
+          attempt: 1,
+          outcome: 'failure',
+          status: 503,
+          errorCode: 'upstream_error',
+          latencyMs: 4.5,
+          retryDelayMs: 0,
+        },
+        {
+          target: 'backup',
+          path: 'policy.targets[1]',
+          attempt: 1,
+          outcome: 'success',
+          status: null,
+          errorCode: null,
+          latencyMs: 7,
+          retryDelayMs: 0,
+        },
+      ],
+    });
+    const again = [...first, usage({ projectId, stream: true, timeToFirstTokenMs: 3.5, cacheHit: true }), routed];
+    assert.equal(await ledger.append(again), 2, 'only the new records are written');
     const page = await ledger.listRecords({
       projectId,
       from: new Date(Date.now() - dayMs),
       to: new Date(Date.now() + dayMs),
       limit: 10,
     });
-    assert.equal(page.items.length, 3);
+    assert.equal(page.items.length, 4);
     const byId = new Map(page.items.map((item) => [item.eventId, item]));
     for (const written of again) assert.deepEqual(byId.get(written.eventId), written);
     assert.equal(

@@ -3,6 +3,7 @@ import {
   type Page,
   type RecordedUsage,
   silentLogger,
+  type UsageAttempt,
   type UsageFigures,
   type UsageFilters,
   type UsageGrouping,
@@ -60,6 +61,7 @@ const columns = [
   'error_code',
   'cache_hit',
   'attempts',
+  'attempt_trace',
 ] as const;
 
 /** The `RecordedUsage` fields that fill `columns`, in the same order, with their SQL types. */
@@ -84,6 +86,7 @@ const recordFieldTypes: ReadonlyArray<readonly [keyof RecordedUsage, string]> = 
   ['errorCode', 'text'],
   ['cacheHit', 'boolean'],
   ['attempts', 'integer'],
+  ['trace', 'jsonb'],
 ];
 const recordFields = recordFieldTypes.map(([field]) => field);
 /** `"ts" timestamptz, "eventId" text, …`: the shape `json_to_recordset` reads. */
@@ -291,6 +294,7 @@ interface RecordRow {
   error_code: string | null;
   cache_hit: boolean;
   attempts: number;
+  attempt_trace: UsageAttempt[] | null;
 }
 
 function recordOf(row: RecordRow): RecordedUsage {
@@ -315,6 +319,7 @@ function recordOf(row: RecordRow): RecordedUsage {
     errorCode: row.error_code,
     cacheHit: row.cache_hit,
     attempts: row.attempts,
+    ...(row.attempt_trace === null ? {} : { trace: row.attempt_trace }),
   };
 }
 

@@ -145,7 +145,10 @@ export async function openPipelines(options: OpenPipelinesOptions): Promise<Pipe
   service.startBackground();
   return {
     service,
-    modules: [pipelinesModule({ pipelines: repository, service, limits, models, http }), runsModule(runs, service)],
+    modules: [
+      pipelinesModule({ pipelines: repository, service, limits, models, http, retriever }),
+      runsModule(runs, service),
+    ],
     close: () => service.close(),
   };
 }

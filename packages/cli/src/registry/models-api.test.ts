@@ -225,6 +225,21 @@ describe('/api/models against PostgreSQL', { timeout: 120_000 }, () => {
     const patched = await call('PATCH', '/api/models/local/minilm', { description: 'MiniLM', status: 'ready' });
     assert.equal(patched.body.description, 'MiniLM');
     assert.deepEqual(await only('status=ready'), ['local/minilm']);
+    // Every status change is kept: the model's health history (newest first), for a raw multi-segment name too.
+    await call('PATCH', '/api/models/local/minilm', { status: 'failed' });
+    const history = await call('GET', '/api/models/local/minilm/history?limit=5');
+    assert.equal(history.status, 200, JSON.stringify(history.body));
+    assert.deepEqual(
+      history.body.data.map((change: { from: string; to: string }) => [change.from, change.to]),
+      [
+        ['ready', 'failed'],
+        ['registered', 'ready'],
+      ],
+    );
+    assert.equal(typeof history.body.data[0].actor, 'string');
+    assert.equal((await call('GET', '/api/models/together/meta-llama/llama-3-8b/history')).body.data.length, 0);
+    assert.equal((await call('GET', '/api/models/local/nope/history')).status, 404);
+    assert.equal((await call('GET', '/api/models/local/minilm/history?limit=0')).status, 400);
 
     const retired = await call('DELETE', '/api/models/local/lid');
     assert.equal(retired.status, 200);
@@ -239,6 +254,7 @@ describe('/api/models against PostgreSQL', { timeout: 120_000 }, () => {
     const document = (await call('GET', '/openapi.json')).body;
     const paths = Object.keys(document.paths).filter((path) => path.startsWith('/api/models'));
     assert.ok(paths.includes('/api/models/{name}/aliases/{alias}/history'), paths.join(', '));
+    assert.ok(paths.includes('/api/models/{name}/history'), paths.join(', '));
     assert.ok(!paths.some((path) => path.includes('name2')));
     for (const id of ['Model', 'ModelVersion', 'NewModel', 'ModelList', 'AliasMove']) {
       assert.ok(document.components.schemas[id], id);

@@ -66,6 +66,8 @@ describe('role matrix: every route × every role', { timeout: 240_000 }, () => {
     };
     // Viewers only read.
     await expect('GET', '/api/models', a.viewer, 'not 403');
+    await expect('GET', '/api/models/nothing/history', a.viewer, 'not 403');
+    await expect('GET', '/api/usage/records', a.viewer, 'not 403');
     await expect('POST', '/v1/chat/completions', a.viewer, 403);
     await expect('POST', '/api/models', a.viewer, 403);
     await expect('POST', '/api/jobs', a.viewer, 403);

@@ -1,5 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../lib/api-client.ts';
+import { type DocumentType, ingestAnswerOf, jobEnded } from '../lib/document-files.ts';
+import { uploadWithProgress } from '../lib/upload.ts';
+import { followJobEvents } from './jobs.ts';
 import { queryKeys } from './query-keys.ts';
 import type { Page } from './types.ts';
 
@@ -72,4 +75,75 @@ export function useSearchCollection(name: string) {
     mutationFn: (body: { text: string; topK: number; filter?: unknown; namespace?: string }) =>
       api<{ matches: SearchMatch[]; namespace: string }>(`${path(name)}/search`, { method: 'POST', body }),
   });
+}
+
+export interface IngestProgress {
+  /** Bytes sent of this document, then the server's job progress when it answers with a job. */
+  phase: 'uploading' | 'processing';
+  done: number;
+  total: number;
+}
+
+function base64Of(bytes: ArrayBuffer): string {
+  let binary = '';
+  const view = new Uint8Array(bytes);
+  for (let start = 0; start < view.length; start += 0x8000) {
+    binary += String.fromCharCode(...view.subarray(start, start + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/**
+ * Ingests one document through `/api/collections/{name}/documents` (the server extracts, splits and
+ * embeds it). The server answers at once with the chunks stored, or with a job: then the job's events
+ * are followed to its end. Resolves with the number of chunks stored (or items the job did).
+ */
+export async function ingestDocument(
+  name: string,
+  file: File,
+  {
+    id,
+    type,
+    signal,
+    onProgress,
+  }: {
+    id: string;
+    type: DocumentType;
+    signal?: AbortSignal;
+    onProgress: (progress: IngestProgress) => void;
+  },
+): Promise<number> {
+  const content =
+    type === 'application/pdf' ? { base64: base64Of(await file.arrayBuffer()) } : { text: await file.text() };
+  const body = JSON.stringify({ id, type, source: file.name, ...content });
+  const answer = await uploadWithProgress<unknown>(`${path(name)}/documents`, body, {
+    headers: { 'content-type': 'application/json' },
+    ...(signal ? { signal } : {}),
+    onProgress: (sent, total) => onProgress({ phase: 'uploading', done: sent, total: total || body.length }),
+  });
+  const result = ingestAnswerOf(answer.status, answer.body);
+  if (result.kind === 'done') return result.chunks;
+  let done = 0;
+  let failure: string | null = null;
+  const controller = new AbortController();
+  signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+  await followJobEvents(result.jobId, {
+    signal: controller.signal,
+    onEvent: (event) => {
+      done = event.counts.succeeded;
+      onProgress({
+        phase: 'processing',
+        done: event.counts.succeeded + event.counts.failed,
+        total: event.counts.total,
+      });
+      if (event.status === 'failed' || event.status === 'cancelled')
+        failure = `the ingest job ${result.jobId} ${event.status}`;
+      if (jobEnded(event)) controller.abort();
+    },
+  }).catch((error: unknown) => {
+    if (!controller.signal.aborted) throw error;
+  });
+  if (signal?.aborted) throw signal.reason;
+  if (failure) throw new Error(failure);
+  return done;
 }

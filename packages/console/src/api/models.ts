@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, query } from '../lib/api-client.ts';
+import { uploadWithProgress } from '../lib/upload.ts';
 import { queryKeys } from './query-keys.ts';
 import type { Model, ModelAlias, ModelHealth, ModelVersion, Page, Pricing } from './types.ts';
 
@@ -53,6 +54,22 @@ export function useModelHealth(name: string) {
   });
 }
 
+export interface ModelStatusChange {
+  from: string;
+  to: string;
+  reason: string | null;
+  actor: string;
+  at: string;
+}
+
+/** The model's status changes, newest first; fetched again whenever its status changes. */
+export function useModelStatusHistory(name: string, status: string) {
+  return useQuery({
+    queryKey: [...queryKeys.models.statusHistory(name), status],
+    queryFn: ({ signal }) => api<{ data: ModelStatusChange[] }>(`${path(name)}/history?limit=20`, { signal }),
+  });
+}
+
 export interface NewModel {
   name: string;
   kind: string;
@@ -64,6 +81,24 @@ export interface NewModel {
   tags?: string[];
   pricing?: Pricing;
   parameters?: Record<string, unknown>;
+  options?: Record<string, unknown>;
+  artifact?: { sha256: string; format: string };
+}
+
+/**
+ * Streams a model file into the artifact store (`POST /api/artifacts`, raw bytes: never buffered
+ * on the server), reporting the bytes sent; resolves with the file's sha256 as the server computed it.
+ */
+export async function uploadArtifact(
+  file: File,
+  { signal, onProgress }: { signal?: AbortSignal; onProgress: (sent: number, total: number) => void },
+): Promise<{ sha256: string; sizeBytes: number }> {
+  const answer = await uploadWithProgress<{ sha256: string; sizeBytes: number }>('/api/artifacts', file, {
+    headers: { 'content-type': 'application/octet-stream' },
+    ...(signal ? { signal } : {}),
+    onProgress: (sent, total) => onProgress(sent, total || file.size),
+  });
+  return answer.body;
 }
 
 export function useRegisterModel() {

@@ -1,5 +1,6 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, apiResponse } from '../lib/api-client.ts';
+import { useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
+import { ApiError, api, apiResponse } from '../lib/api-client.ts';
+import type { ValidationIssue } from '../lib/definition-issues.ts';
 import type { RunEvent } from '../lib/pipeline-graph.ts';
 import { readSse } from '../lib/sse.ts';
 import { queryKeys } from './query-keys.ts';
@@ -114,4 +115,96 @@ export async function streamRun(
   for await (const event of readSse(response)) {
     onEvent({ ...(JSON.parse(event.data) as Record<string, unknown>), type: event.event });
   }
+}
+
+export function useMovePipelineAlias(name: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ alias, version }: { alias: string; version: number }) =>
+      api<{ alias: string; version: number }>(`${path(name)}/aliases/${encodeURIComponent(alias)}`, {
+        method: 'PUT',
+        body: { version },
+      }),
+    onSuccess: () => client.invalidateQueries({ queryKey: queryKeys.pipelines.all }),
+  });
+}
+
+export function useDeletePipelineAlias(name: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (alias: string) =>
+      api<void>(`${path(name)}/aliases/${encodeURIComponent(alias)}`, { method: 'DELETE' }),
+    onSuccess: () => client.invalidateQueries({ queryKey: queryKeys.pipelines.all }),
+  });
+}
+
+/**
+ * Checks a draft with `POST /api/pipelines/validate`: no issues, or the API's issues (each naming its
+ * field). Anything but a validation answer (offline, 5xx) is thrown.
+ */
+export async function validateDefinition(
+  name: string,
+  definition: unknown,
+  signal: AbortSignal,
+): Promise<ValidationIssue[]> {
+  try {
+    await api('/api/pipelines/validate', {
+      method: 'POST',
+      body: { name: name || 'draft', definition },
+      signal,
+    });
+    return [];
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 400) throw error;
+    const issues = error.details?.issues;
+    if (Array.isArray(issues) && issues.every((issue) => typeof issue?.field === 'string'))
+      return issues as ValidationIssue[];
+    return [{ field: error.field ?? 'definition', message: error.message }];
+  }
+}
+
+/** `name`, `name@3` or `name:alias`: the version it means now (a bare name: the latest). */
+async function resolveRef(ref: string, signal: AbortSignal): Promise<PipelineVersion> {
+  const [, name = ref, version, alias] = /^([^@:]+)(?:@(\d+)|:(.+))?$/.exec(ref) ?? [];
+  if (version) return api<PipelineVersion>(`${path(name)}/versions/${version}`, { signal });
+  const pipeline = await api<Pipeline>(path(name), { signal });
+  const chosen = alias ? pipeline.aliases[alias] : pipeline.latestVersion;
+  return api<PipelineVersion>(`${path(name)}/versions/${chosen ?? pipeline.latestVersion}`, { signal });
+}
+
+function nestedRefs(steps: readonly unknown[], into = new Set<string>()): Set<string> {
+  for (const step of steps) {
+    if (!step || typeof step !== 'object') continue;
+    const record = step as Record<string, unknown>;
+    if (record.kind === 'pipeline' && typeof record.pipeline === 'string') into.add(record.pipeline);
+    for (const inner of [
+      record.steps,
+      record.default,
+      record.branches,
+      record.fallback ? [record.fallback] : undefined,
+      ...Object.values((record.cases as Record<string, unknown>) ?? {}),
+    ]) {
+      if (Array.isArray(inner)) nestedRefs(inner.flat(), into);
+    }
+  }
+  return into;
+}
+
+/** The steps of the pipelines a definition calls (by ref), so the graph draws them inside their step. */
+export function useNestedDefinitions(steps: readonly unknown[]): Record<string, Array<Record<string, unknown>>> {
+  const refs = [...nestedRefs(steps)].sort();
+  const results = useQueries({
+    queries: refs.map((ref) => ({
+      queryKey: queryKeys.pipelines.ref(ref),
+      queryFn: ({ signal }: { signal: AbortSignal }) => resolveRef(ref, signal),
+      retry: false,
+      staleTime: 30_000,
+    })),
+  });
+  const nested: Record<string, Array<Record<string, unknown>>> = {};
+  for (const [index, ref] of refs.entries()) {
+    const steps = results[index]?.data?.definition.steps;
+    if (steps) nested[ref] = steps;
+  }
+  return nested;
 }

@@ -18,6 +18,7 @@ export const queryKeys = {
     versions: (name: string) => ['models', 'detail', name, 'versions'] as const,
     aliases: (name: string) => ['models', 'detail', name, 'aliases'] as const,
     health: (name: string) => ['models', 'detail', name, 'health'] as const,
+    statusHistory: (name: string) => ['models', 'detail', name, 'status-history'] as const,
   },
   routes: {
     all: ['routes'] as const,
@@ -46,6 +47,7 @@ export const queryKeys = {
     version: (name: string, version: number) => ['pipelines', 'detail', name, 'version', version] as const,
     runs: (name: string) => ['pipelines', 'runs', name] as const,
     run: (id: string) => ['pipelines', 'run', id] as const,
+    ref: (ref: string) => ['pipelines', 'ref', ref] as const,
   },
   keys: {
     all: ['keys'] as const,

@@ -105,6 +105,19 @@ export interface UsageRecord {
   errorCode: string | null;
   cacheHit: boolean;
   attempts: number;
+  /** A routed call's attempts in order (absent for a plain model). */
+  trace?: UsageAttempt[];
+}
+
+export interface UsageAttempt {
+  target: string;
+  path: string;
+  attempt: number;
+  outcome: 'success' | 'failure' | 'timeout' | 'circuit_open' | 'aborted' | 'mid_stream_error';
+  status: number | null;
+  errorCode: string | null;
+  latencyMs: number;
+  retryDelayMs: number;
 }
 
 export type JobStatus = 'queued' | 'running' | 'completed' | 'completed_with_errors' | 'cancelled';

@@ -6,6 +6,8 @@ export class ApiError extends Error {
   readonly code: string;
   readonly field: string | null;
   readonly requestId: string | null;
+  /** The error's `details` as the API sent them (`issues` of a validation error, for one). */
+  readonly details: Record<string, unknown> | null;
 
   constructor(
     status: number,
@@ -13,6 +15,7 @@ export class ApiError extends Error {
     message: string,
     field: string | null = null,
     requestId: string | null = null,
+    details: Record<string, unknown> | null = null,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -20,6 +23,7 @@ export class ApiError extends Error {
     this.code = code;
     this.field = field;
     this.requestId = requestId;
+    this.details = details;
   }
 }
 
@@ -32,7 +36,13 @@ export class OfflineError extends Error {
 }
 
 interface ErrorBody {
-  error?: { message?: string; code?: string; param?: string | null; request_id?: string };
+  error?: {
+    message?: string;
+    code?: string;
+    param?: string | null;
+    request_id?: string;
+    details?: Record<string, unknown>;
+  };
 }
 
 export async function errorFrom(response: Response): Promise<ApiError> {
@@ -50,6 +60,7 @@ export async function errorFrom(response: Response): Promise<ApiError> {
     message,
     body.error?.param ?? null,
     body.error?.request_id ?? response.headers.get('x-request-id'),
+    body.error?.details ?? null,
   );
 }
 

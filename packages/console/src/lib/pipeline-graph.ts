@@ -34,23 +34,52 @@ function detailOf(step: Step): string {
   }
 }
 
-export function pipelineGraph(steps: readonly Step[], parent = ''): StepNode[] {
-  return steps.map((step) => {
+export const fallbackLabel = 'on failure';
+
+/** A parallel branch is one step (a list of steps is accepted too, as older drafts wrote them). */
+function stepsOf(value: unknown): Step[] {
+  if (Array.isArray(value)) return value as Step[];
+  return value && typeof value === 'object' ? [value as Step] : [];
+}
+
+/**
+ * The definition's steps as boxes. `nested` holds the steps of the pipelines that `pipeline` steps
+ * call (by their ref), so a nested pipeline is drawn inside its step as the run traces it
+ * (`outer/inner`); a step's `fallback` is drawn as an "on failure" group (`step~fallback`).
+ */
+export function pipelineGraph(
+  steps: readonly Step[],
+  parent = '',
+  nested: Readonly<Record<string, readonly Step[]>> = {},
+  separator = '/',
+): StepNode[] {
+  return (Array.isArray(steps) ? steps : []).map((raw) => {
+    const step = (raw && typeof raw === 'object' ? raw : {}) as Step;
     const id = String(step.id ?? '?');
-    const path = parent ? `${parent}/${id}` : id;
+    const path = parent ? `${parent}${separator}${id}` : id;
     const groups: StepNode['groups'] = [];
     if (step.kind === 'branch') {
-      for (const [value, caseSteps] of Object.entries((step.cases as Record<string, Step[]>) ?? {})) {
-        groups.push({ label: `= ${value}`, steps: pipelineGraph(caseSteps, path) });
+      const cases = step.cases && typeof step.cases === 'object' ? (step.cases as Record<string, unknown>) : {};
+      for (const [value, caseSteps] of Object.entries(cases)) {
+        groups.push({ label: `= ${value}`, steps: pipelineGraph(stepsOf(caseSteps), path, nested) });
       }
       if (Array.isArray(step.default))
-        groups.push({ label: 'default', steps: pipelineGraph(step.default as Step[], path) });
+        groups.push({ label: 'default', steps: pipelineGraph(step.default as Step[], path, nested) });
     } else if (step.kind === 'parallel') {
-      for (const [index, branch] of ((step.branches as Step[][]) ?? []).entries()) {
-        groups.push({ label: `branch ${index + 1}`, steps: pipelineGraph(branch, path) });
+      const branches = Array.isArray(step.branches) ? (step.branches as unknown[]) : [];
+      for (const [index, branch] of branches.entries()) {
+        groups.push({ label: `branch ${index + 1}`, steps: pipelineGraph(stepsOf(branch), path, nested) });
       }
     } else if (step.kind === 'map' && Array.isArray(step.steps)) {
-      groups.push({ label: `each ${String(step.as ?? 'item')}`, steps: pipelineGraph(step.steps as Step[], path) });
+      groups.push({
+        label: `each ${String(step.as ?? 'item')}`,
+        steps: pipelineGraph(step.steps as Step[], path, nested),
+      });
+    } else if (step.kind === 'pipeline' && typeof step.pipeline === 'string' && nested[step.pipeline]) {
+      groups.push({ label: `runs ${step.pipeline}`, steps: pipelineGraph(nested[step.pipeline] ?? [], path, {}) });
+    }
+    if (step.fallback && typeof step.fallback === 'object') {
+      groups.push({ label: fallbackLabel, steps: pipelineGraph([step.fallback as Step], path, nested, '~') });
     }
     return { path, id, kind: String(step.kind ?? '?'), detail: detailOf(step), groups };
   });
@@ -66,6 +95,8 @@ export interface StepState {
   latencyMs?: number;
   output?: unknown;
   error?: string;
+  /** From the stored trace (a streamed run's boxes get them when the run ends). */
+  tokens?: number;
   /** How many runs of the box (map items, retries) have been seen. */
   count: number;
 }
@@ -112,6 +143,8 @@ export function statesFromTrace(
     latencyMs: number | null;
     output: unknown;
     error: unknown;
+    inputTokens?: number;
+    outputTokens?: number;
     steps?: unknown[];
   }>,
   into: Record<string, StepState> = {},
@@ -125,7 +158,11 @@ export function statesFromTrace(
       ...(step.latencyMs === null ? {} : { latencyMs: step.latencyMs }),
       ...(step.error ? { error: (step.error as { message?: string }).message ?? String(step.error) } : {}),
     };
+    const before = into[graphPath(step.path)]?.tokens ?? 0;
     Object.assign(into, applyRunEvent(into, event));
+    const tokens = before + (step.inputTokens ?? 0) + (step.outputTokens ?? 0);
+    const state = into[graphPath(step.path)];
+    if (tokens > 0 && state) state.tokens = (state.tokens ?? 0) + tokens;
     if (Array.isArray(step.steps)) statesFromTrace(step.steps as Parameters<typeof statesFromTrace>[0], into);
   }
   return into;

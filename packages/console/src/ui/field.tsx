@@ -80,3 +80,17 @@ export function SelectField({
     </Labelled>
   );
 }
+
+/** A labelled file picker (its hint says what was chosen, or what to choose). */
+export function FileField({
+  label,
+  hint,
+  ...props
+}: Omit<InputHTMLAttributes<HTMLInputElement>, 'type'> & { label: ReactNode; hint?: ReactNode }) {
+  const id = useId();
+  return (
+    <Labelled id={id} label={label} hint={hint}>
+      <input id={id} type="file" aria-describedby={hint ? `${id}-hint` : undefined} {...props} />
+    </Labelled>
+  );
+}

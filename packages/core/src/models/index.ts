@@ -11,5 +11,6 @@ export * from './model-runtime.ts';
 export * from './model-runtime-manager.ts';
 export * from './model-runtime-manager-errors.ts';
 export * from './model-status.ts';
+export * from './model-status-change.ts';
 export * from './openai-wire-target.ts';
 export * from './to-runtime-spec.ts';

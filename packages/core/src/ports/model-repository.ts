@@ -8,6 +8,7 @@ import type {
 } from '../models/model-descriptor.ts';
 import type { ModelRef } from '../models/model-ref.ts';
 import type { ModelStatus } from '../models/model-status.ts';
+import type { ModelStatusChange } from '../models/model-status-change.ts';
 import type { Page } from './project-repository.ts';
 
 export interface ModelListOptions {
@@ -95,4 +96,6 @@ export interface ModelRepository {
     alias: string,
     options: { limit: number },
   ): Promise<AliasHistoryEntry[]>;
+  /** The model's status changes (its health history), newest first. */
+  statusHistory(projectId: string, name: string, options: { limit: number }): Promise<ModelStatusChange[]>;
 }

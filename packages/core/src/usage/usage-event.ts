@@ -3,6 +3,25 @@ import { z } from 'zod';
 /** The event type of a usage record on `ensemble.usage`. */
 export const usageRecordedEventType = 'usage/call.recorded';
 
+/** One try of one target by a route, as the ledger keeps it (a `RouteTrace` entry, without clocks). */
+export const usageAttemptSchema = z.strictObject({
+  target: z.string().min(1).max(500),
+  /** Where in the policy the target sits, e.g. `policy.targets[1]`. */
+  path: z.string().max(500),
+  /** 0 for the record of a stream that broke after its first chunk. */
+  attempt: z.number().int().nonnegative(),
+  outcome: z.enum(['success', 'failure', 'timeout', 'circuit_open', 'aborted', 'mid_stream_error']),
+  status: z.number().int().min(100).max(599).nullable(),
+  errorCode: z.string().max(100).nullable(),
+  latencyMs: z.number().nonnegative(),
+  retryDelayMs: z.number().nonnegative(),
+});
+
+export type UsageAttempt = z.infer<typeof usageAttemptSchema>;
+
+/** At most this many attempts are kept per call (a policy's retries are bounded well below it). */
+export const maxUsageAttempts = 50;
+
 /**
  * One call through the gateway (or `/api/models/{name}/invoke`), as the ledger stores it. Published
  * off the request path; the ledger consumer validates every message with this schema, so a bad
@@ -40,6 +59,8 @@ export const usageEventSchema = z.strictObject({
   cacheHit: z.boolean(),
   /** How many upstream attempts the route made (1 for a plain model). */
   attempts: z.number().int().nonnegative(),
+  /** Calls through a route: every attempt in order (absent for a plain model). */
+  trace: z.array(usageAttemptSchema).max(maxUsageAttempts).optional(),
 });
 
 export type UsageEvent = z.infer<typeof usageEventSchema>;

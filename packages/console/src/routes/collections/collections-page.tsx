@@ -1,6 +1,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import {
+  ingestDocument,
   type TextRecord,
   upsertTexts,
   useCollection,
@@ -12,12 +13,14 @@ import { useModels } from '../../api/models.ts';
 import { queryKeys } from '../../api/query-keys.ts';
 import { messageOf } from '../../lib/api-client.ts';
 import { recordsFromFile } from '../../lib/chunk-text.ts';
+import { documentIdOf, documentTypeOf } from '../../lib/document-files.ts';
 import { formatNumber, formatTime } from '../../lib/format.ts';
 import { parsePolicyText } from '../../lib/policy-tree.ts';
 import { Link, navigate } from '../../lib/router.tsx';
 import { Button } from '../../ui/button.tsx';
 import { SelectField, TextArea, TextField } from '../../ui/field.tsx';
 import { Card, PageHeader, Stat } from '../../ui/layout.tsx';
+import { ProgressBar } from '../../ui/progress-bar.tsx';
 import { EmptyState, InlineError, QueryState } from '../../ui/states.tsx';
 
 function CreateCollection() {
@@ -125,18 +128,43 @@ export function CollectionsPage() {
 function Ingest({ name }: { name: string }) {
   const client = useQueryClient();
   const [files, setFiles] = useState<File[]>([]);
-  const [progress, setProgress] = useState<{ done: number; total: number } | null>(null);
+  const [progress, setProgress] = useState<{
+    file: string;
+    index: number;
+    label: string;
+    done: number;
+    total: number;
+  } | null>(null);
+  const [stored, setStored] = useState<string[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const ingest = async (event: FormEvent) => {
     event.preventDefault();
     setError(null);
+    setStored([]);
     setBusy(true);
     try {
-      const records: TextRecord[] = [];
-      for (const file of files) records.push(...recordsFromFile(file.name, await file.text()));
-      setProgress({ done: 0, total: records.length });
-      await upsertTexts(name, records, { onProgress: (done) => setProgress({ done, total: records.length }) });
+      for (const [index, file] of files.entries()) {
+        const type = documentTypeOf(file.name, file.type);
+        if (type === undefined) throw new Error(`${file.name}: not a text, Markdown, HTML, PDF or JSON Lines file`);
+        const at = (label: string, done: number, total: number) =>
+          setProgress({ file: file.name, index, label, done, total });
+        let count: number;
+        if (type === 'records') {
+          const records: TextRecord[] = recordsFromFile(file.name, await file.text());
+          at('records stored', 0, records.length);
+          await upsertTexts(name, records, { onProgress: (done) => at('records stored', done, records.length) });
+          count = records.length;
+        } else {
+          count = await ingestDocument(name, file, {
+            id: documentIdOf(file.name),
+            type,
+            onProgress: (step) =>
+              at(step.phase === 'uploading' ? 'bytes sent' : 'items processed by the job', step.done, step.total),
+          });
+        }
+        setStored((current) => [...current, `${file.name}: ${formatNumber(count)} chunks`]);
+      }
       await client.invalidateQueries({ queryKey: queryKeys.collections.detail(name) });
     } catch (failure) {
       setError(messageOf(failure));
@@ -148,16 +176,17 @@ function Ingest({ name }: { name: string }) {
     <Card title="Ingest files">
       <form className="stack" onSubmit={ingest} aria-label="Ingest files">
         <div className="field">
-          <label htmlFor="ingest-files">Text, Markdown or JSON Lines files</label>
+          <label htmlFor="ingest-files">PDF, HTML, Markdown, text or JSON Lines files</label>
           <input
             id="ingest-files"
             type="file"
             multiple
-            accept=".txt,.md,.markdown,.jsonl,.ndjson,text/*"
+            accept=".pdf,.html,.htm,.md,.markdown,.txt,.jsonl,.ndjson,text/*,application/pdf"
             onChange={(event) => setFiles([...(event.target.files ?? [])])}
           />
           <span className="muted small">
-            Texts are split into chunks of about 800 characters; JSONL lines are {'{"id", "text", "metadata"}'} records.
+            Documents go to the server, which extracts their text, splits and embeds it (a file again replaces its
+            chunks); JSONL lines are {'{"id", "text", "metadata"}'} records.
           </span>
         </div>
         <div className="row">
@@ -166,27 +195,21 @@ function Ingest({ name }: { name: string }) {
           </Button>
         </div>
         {progress ? (
-          <div className="stack" style={{ gap: 4 }}>
-            <div
-              className="progress"
-              role="progressbar"
-              aria-label="Chunks stored"
-              aria-valuemin={0}
-              aria-valuemax={progress.total}
-              aria-valuenow={progress.done}
-            >
-              <div style={{ width: `${progress.total ? (progress.done / progress.total) * 100 : 0}%` }} />
-            </div>
-            <span className="small muted">
-              {formatNumber(progress.done)} / {formatNumber(progress.total)} chunks stored
-            </span>
-          </div>
+          <ProgressBar
+            label={`Ingesting ${progress.file}`}
+            done={progress.done}
+            total={progress.total}
+            caption={`file ${progress.index + 1} of ${files.length} · ${formatNumber(progress.done)} / ${formatNumber(progress.total)} ${progress.label}`}
+          />
         ) : null}
-        {error ? (
-          <p className="inline-error" role="alert">
-            {error}
-          </p>
+        {stored.length ? (
+          <ul className="small" aria-label="Ingested files">
+            {stored.map((line) => (
+              <li key={line}>{line}</li>
+            ))}
+          </ul>
         ) : null}
+        <InlineError error={error} />
       </form>
     </Card>
   );

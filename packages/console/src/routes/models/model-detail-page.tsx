@@ -5,6 +5,7 @@ import {
   useInvokeModel,
   useModel,
   useModelHealth,
+  useModelStatusHistory,
   useModelVersions,
   useMoveAlias,
 } from '../../api/models.ts';
@@ -13,8 +14,9 @@ import { useUsageRecords } from '../../api/usage.ts';
 import { formatAgo, formatMs, formatNumber, formatTime, formatUsd } from '../../lib/format.ts';
 import { Link } from '../../lib/router.tsx';
 import { Button } from '../../ui/button.tsx';
-import { SelectField, TextArea, TextField } from '../../ui/field.tsx';
+import { TextArea } from '../../ui/field.tsx';
 import { Badge, Card, PageHeader } from '../../ui/layout.tsx';
+import { MoveAliasForm } from '../../ui/move-alias-form.tsx';
 import { EmptyState, InlineError, QueryState } from '../../ui/states.tsx';
 
 function Properties({ model }: { model: Model }) {
@@ -53,12 +55,6 @@ function Properties({ model }: { model: Model }) {
 function Versions({ model }: { model: Model }) {
   const versions = useModelVersions(model.name);
   const move = useMoveAlias(model.name);
-  const [alias, setAlias] = useState('');
-  const [version, setVersion] = useState(String(model.latestVersion));
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    move.mutate({ alias: alias.trim(), version: Number(version) }, { onSuccess: () => setAlias('') });
-  };
   return (
     <Card title="Versions and aliases">
       <QueryState query={versions}>
@@ -94,26 +90,13 @@ function Versions({ model }: { model: Model }) {
                 ))}
               </tbody>
             </table>
-            <form className="row" onSubmit={submit} aria-label="Move an alias" style={{ alignItems: 'flex-end' }}>
-              <TextField
-                label="Alias"
-                placeholder="prod"
-                required
-                pattern="[a-z][a-z0-9\-]{0,62}"
-                value={alias}
-                onChange={(event) => setAlias(event.target.value)}
-              />
-              <SelectField
-                label="To version"
-                options={page.data.map((item) => ({ value: String(item.version), label: `v${item.version}` }))}
-                value={version}
-                onChange={(event) => setVersion(event.target.value)}
-              />
-              <Button type="submit" busy={move.isPending}>
-                Move alias
-              </Button>
-            </form>
-            <InlineError error={move.error} />
+            <MoveAliasForm
+              versions={page.data.map((item) => item.version)}
+              initialVersion={model.latestVersion}
+              aliases={Object.keys(model.aliases)}
+              pattern="[a-z][a-z0-9\-]{0,62}"
+              move={move}
+            />
           </div>
         )}
       </QueryState>
@@ -167,7 +150,48 @@ function Health({ model }: { model: Model }) {
           )
         }
       </QueryState>
+      <StatusHistory model={model} />
     </Card>
+  );
+}
+
+/** Every status change with its reason: deploys, failed and recovered health checks, undeploys. */
+function StatusHistory({ model }: { model: Model }) {
+  const history = useModelStatusHistory(model.name, model.status);
+  return (
+    <div className="stack" style={{ marginTop: 12, gap: 6 }}>
+      <h3 className="small muted">History</h3>
+      <QueryState query={history}>
+        {(page) =>
+          page.data.length === 0 ? (
+            <p className="muted small">No status changes yet.</p>
+          ) : (
+            <table aria-label="Status history">
+              <thead>
+                <tr>
+                  <th>When</th>
+                  <th>Change</th>
+                  <th>Reason</th>
+                </tr>
+              </thead>
+              <tbody>
+                {page.data.map((change) => (
+                  <tr key={`${change.at}-${change.to}`}>
+                    <td className="small">{formatTime(change.at)}</td>
+                    <td>
+                      <Badge status={change.from} /> → <Badge status={change.to} />
+                    </td>
+                    <td className="small">
+                      {change.reason ?? '—'} <span className="muted">by {change.actor}</span>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </QueryState>
+    </div>
   );
 }
 

@@ -1,42 +1,52 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import {
+  type Pipeline,
+  type Run,
+  type RunStep,
   streamRun,
+  useDeletePipelineAlias,
+  useMovePipelineAlias,
+  useNestedDefinitions,
   usePipeline,
   usePipelines,
   usePipelineVersion,
   useRun,
   useRuns,
   useSavePipeline,
+  validateDefinition,
 } from '../../api/pipelines.ts';
 import { queryKeys } from '../../api/query-keys.ts';
-import { messageOf } from '../../lib/api-client.ts';
+import { api, messageOf } from '../../lib/api-client.ts';
+import { issuesByStep, type StepIssue } from '../../lib/definition-issues.ts';
 import { formatMs, formatTime, formatUsd } from '../../lib/format.ts';
 import { applyRunEvent, pipelineGraph, type StepState, statesFromTrace } from '../../lib/pipeline-graph.ts';
 import { Link, navigate } from '../../lib/router.tsx';
 import { Button } from '../../ui/button.tsx';
 import { SelectField, TextArea, TextField } from '../../ui/field.tsx';
 import { Badge, Card, PageHeader } from '../../ui/layout.tsx';
+import { MoveAliasForm } from '../../ui/move-alias-form.tsx';
 import { EmptyState, InlineError, QueryState } from '../../ui/states.tsx';
 import { PipelineGraphView } from './pipeline-graph-view.tsx';
 
-const exampleDefinition = JSON.stringify(
-  {
-    input: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
-    steps: [
-      { id: 'language', kind: 'classify', model: 'local/fasttext-lid-176', input: 'input.text' },
-      {
-        id: 'answer',
-        kind: 'model',
-        model: 'local/smollm2-135m-instruct',
-        prompt: 'Reply in one sentence: {{input.text}}',
-        params: { maxTokens: 32 },
-      },
-    ],
-  },
-  null,
-  2,
-);
+const exampleDefinition = `# Steps run top to bottom; each one's result is named by its id.
+input:
+  type: object
+  properties:
+    text: { type: string }
+  required: [text]
+steps:
+  - id: language
+    kind: classify
+    model: local/fasttext-lid-176
+    input: input.text
+  - id: answer
+    kind: model
+    model: local/smollm2-135m-instruct
+    prompt: "Reply in one sentence: {{input.text}}"
+    params: { maxTokens: 32 }
+`;
 
 function parseJson(text: string): { value: unknown } | { error: string } {
   try {
@@ -44,6 +54,76 @@ function parseJson(text: string): { value: unknown } | { error: string } {
   } catch (error) {
     return { error: `Not valid JSON: ${messageOf(error)}` };
   }
+}
+
+/** The editor's text: YAML (JSON is YAML too); the definition must be a mapping with `steps`. */
+function parseDefinition(text: string): { value: Record<string, unknown> } | { error: string } {
+  try {
+    const value: unknown = parseYaml(text);
+    if (!value || typeof value !== 'object' || Array.isArray(value))
+      return { error: 'The definition is a mapping with `steps` (and optional `input`, `output`).' };
+    return { value: value as Record<string, unknown> };
+  } catch (error) {
+    return { error: `Not valid YAML: ${messageOf(error)}` };
+  }
+}
+
+/** Asks the API to check the draft once typing pauses; the issues come back placed on their steps. */
+function useDraftValidation(name: string, definition: Record<string, unknown> | undefined) {
+  const [result, setResult] = useState<{ issues: StepIssue[]; checked: boolean; error: unknown }>({
+    issues: [],
+    checked: false,
+    error: null,
+  });
+  const draft = definition === undefined ? undefined : JSON.stringify(definition);
+  useEffect(() => {
+    if (draft === undefined) return;
+    const controller = new AbortController();
+    const timer = setTimeout(() => {
+      const value = JSON.parse(draft) as Record<string, unknown>;
+      validateDefinition(name.trim() || 'draft', value, controller.signal).then(
+        (issues) => setResult({ issues: issuesByStep(value, issues), checked: true, error: null }),
+        (error: unknown) => {
+          if (!controller.signal.aborted) setResult({ issues: [], checked: false, error });
+        },
+      );
+    }, 400);
+    return () => {
+      clearTimeout(timer);
+      controller.abort();
+    };
+  }, [name, draft]);
+  return result;
+}
+
+function IssueList({ issues }: { issues: StepIssue[] }) {
+  return (
+    <div role="alert" aria-label="Validation issues">
+      <p className="inline-error small">
+        {issues.length} issue{issues.length > 1 ? 's' : ''} found by the API:
+      </p>
+      <ul className="issue-list small">
+        {issues.map((issue) => (
+          <li key={`${issue.path}:${issue.field}:${issue.message}`}>
+            {issue.path === null ? (
+              <code>{issue.field}</code>
+            ) : (
+              <>
+                step <code>{issue.path}</code>
+                {issue.field ? (
+                  <>
+                    {' '}
+                    · <code>{issue.field}</code>
+                  </>
+                ) : null}
+              </>
+            )}
+            : {issue.message}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
 }
 
 export function PipelinesPage() {
@@ -109,16 +189,16 @@ function DefinitionEditor({ name: initialName, initial, create }: { name: string
   const save = useSavePipeline();
   const [name, setName] = useState(initialName);
   const [text, setText] = useState(initial);
-  const parsed = parseJson(text);
-  const steps =
-    'value' in parsed && Array.isArray((parsed.value as { steps?: unknown }).steps)
-      ? ((parsed.value as { steps: Array<Record<string, unknown>> }).steps ?? [])
-      : [];
+  const parsed = parseDefinition(text);
+  const definition = 'value' in parsed ? parsed.value : undefined;
+  const validation = useDraftValidation(name, definition);
+  const steps = Array.isArray(definition?.steps) ? (definition.steps as Array<Record<string, unknown>>) : [];
+  const nested = useNestedDefinitions(steps);
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    if ('error' in parsed) return;
+    if (definition === undefined) return;
     save.mutate(
-      { name: name.trim(), definition: parsed.value, create },
+      { name: name.trim(), definition, create },
       { onSuccess: (saved) => navigate(`/pipelines/${encodeURIComponent(saved.name)}`) },
     );
   };
@@ -135,8 +215,9 @@ function DefinitionEditor({ name: initialName, initial, create }: { name: string
           />
         ) : null}
         <TextArea
-          label="Definition (JSON)"
-          rows={16}
+          label="Definition (YAML)"
+          hint="JSON works too. The API checks it as you type: models, collections, the paths each step reads."
+          rows={18}
           className="mono"
           spellCheck={false}
           value={text}
@@ -146,7 +227,14 @@ function DefinitionEditor({ name: initialName, initial, create }: { name: string
           <p className="inline-error" role="alert">
             {parsed.error}
           </p>
+        ) : validation.issues.length ? (
+          <IssueList issues={validation.issues} />
+        ) : validation.checked ? (
+          <p className="small" data-testid="definition-valid">
+            <Badge status="up">valid</Badge> the API accepts this definition
+          </p>
         ) : null}
+        {validation.error ? <InlineError error={validation.error} /> : null}
         <InlineError error={save.error} />
         <div className="row">
           <Button type="submit" variant="primary" busy={save.isPending} disabled={'error' in parsed}>
@@ -156,7 +244,7 @@ function DefinitionEditor({ name: initialName, initial, create }: { name: string
       </div>
       <div>
         <h2 className="small muted">Preview</h2>
-        <PipelineGraphView nodes={pipelineGraph(steps)} states={{}} />
+        <PipelineGraphView nodes={pipelineGraph(steps, '', nested)} states={{}} issues={validation.issues} />
       </div>
     </form>
   );
@@ -194,14 +282,17 @@ function RunPanel({ name, onStates }: { name: string; onStates: (states: Record<
     setError(null);
     setOutput(undefined);
     let states: Record<string, StepState> = {};
+    let finished: string | null = null;
     onStates(states);
     try {
       await streamRun(name, parsed.value, {
         signal: new AbortController().signal,
         onEvent: (runEvent) => {
           if (runEvent.type === 'run.started') setRunId(String(runEvent.runId));
-          else if (runEvent.type === 'run.finished') setOutput(runEvent.output);
-          else if (runEvent.type === 'run.failed')
+          else if (runEvent.type === 'run.finished') {
+            setOutput(runEvent.output);
+            finished = String(runEvent.runId);
+          } else if (runEvent.type === 'run.failed')
             setError(messageOf((runEvent.error as { message?: string }).message ?? runEvent.error));
           else {
             states = applyRunEvent(states, runEvent);
@@ -209,6 +300,11 @@ function RunPanel({ name, onStates }: { name: string; onStates: (states: Record<
           }
         },
       });
+      // The stream has no token counts: the stored trace adds them to the boxes.
+      if (finished) {
+        const trace = await api<Run>(`/api/runs/${encodeURIComponent(finished)}`).catch(() => undefined);
+        if (trace?.steps) onStates(statesFromTrace(trace.steps, { ...states }));
+      }
     } catch (failure) {
       setError(messageOf(failure));
     } finally {
@@ -231,11 +327,7 @@ function RunPanel({ name, onStates }: { name: string; onStates: (states: Record<
         </Button>
         {runId ? <Link to={`/runs/${runId}`}>Trace of {runId}</Link> : null}
       </div>
-      {error ? (
-        <p className="inline-error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <InlineError error={error} />
       {output !== undefined ? (
         <div className="stack" style={{ gap: 4 }}>
           <strong className="small">Output</strong>
@@ -253,6 +345,7 @@ export function PipelineDetailPage({ params }: { params: Record<string, string> 
   const version = usePipelineVersion(name, chosen ?? pipeline.data?.latestVersion);
   const runs = useRuns(name);
   const [states, setStates] = useState<Record<string, StepState>>({});
+  const nested = useNestedDefinitions(version.data?.definition.steps ?? []);
   return (
     <QueryState query={pipeline} loadingLabel={`Loading ${name}…`}>
       {(current) => (
@@ -280,7 +373,7 @@ export function PipelineDetailPage({ params }: { params: Record<string, string> 
               <Card title="Graph">
                 <QueryState query={version}>
                   {(definition) => (
-                    <PipelineGraphView nodes={pipelineGraph(definition.definition.steps)} states={states} />
+                    <PipelineGraphView nodes={pipelineGraph(definition.definition.steps, '', nested)} states={states} />
                   )}
                 </QueryState>
               </Card>
@@ -288,6 +381,7 @@ export function PipelineDetailPage({ params }: { params: Record<string, string> 
                 <RunPanel name={current.name} onStates={setStates} />
               </Card>
             </div>
+            <VersionsCard pipeline={current} />
             <Card title="Recent runs">
               <QueryState query={runs}>
                 {(page) =>
@@ -342,7 +436,7 @@ export function PipelineDetailPage({ params }: { params: Record<string, string> 
                   <DefinitionEditor
                     key={definition.version}
                     name={current.name}
-                    initial={JSON.stringify(definition.definition, null, 2)}
+                    initial={toYaml(definition.definition)}
                     create={false}
                   />
                 )}
@@ -355,12 +449,141 @@ export function PipelineDetailPage({ params }: { params: Record<string, string> 
   );
 }
 
+const stepText = (value: unknown) =>
+  value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value, null, 2);
+
+/** The stored trace step by step, in the order the steps ran (nested ones indented under theirs). */
+function TraceSteps({ steps }: { steps: RunStep[] }) {
+  const rows: Array<{ step: RunStep; depth: number }> = [];
+  const walk = (list: RunStep[], depth: number) => {
+    for (const step of list) {
+      rows.push({ step, depth });
+      walk(step.steps ?? [], depth + 1);
+    }
+  };
+  walk(steps, 0);
+  if (rows.length === 0) return <EmptyState title="No steps recorded" />;
+  return (
+    <table aria-label="Trace steps">
+      <thead>
+        <tr>
+          <th>Step</th>
+          <th>Status</th>
+          <th className="num">Latency</th>
+          <th className="num">Tokens</th>
+          <th>Output</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map(({ step, depth }) => (
+          <tr key={`${step.path}:${step.attempt}`} data-path={step.path}>
+            <td style={{ paddingLeft: 8 + depth * 16 }}>
+              <span className="mono">{step.path}</span>
+              <div className="muted small">
+                {step.kind}
+                {step.model ? ` · ${step.model}` : ''}
+                {step.attempt > 1 ? ` · attempt ${step.attempt}` : ''}
+              </div>
+            </td>
+            <td>
+              <Badge status={step.status === 'succeeded' ? 'up' : step.status === 'running' ? 'running' : 'down'}>
+                {step.status}
+              </Badge>
+            </td>
+            <td className="num">{formatMs(step.latencyMs)}</td>
+            <td className="num">{step.inputTokens + step.outputTokens || '—'}</td>
+            <td className="small">
+              <details>
+                <summary className="ellipsis step-summary">
+                  {stepText(
+                    step.error ? ((step.error as { message?: string }).message ?? step.error) : step.output,
+                  ).slice(0, 80) || '—'}
+                </summary>
+                <div className="muted small">input</div>
+                <pre>{stepText(step.input)}</pre>
+                <div className="muted small">{step.error ? 'error' : 'output'}</div>
+                <pre>{stepText(step.error ?? step.output)}</pre>
+              </details>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** The versions, which aliases point where, and moving `production` / `staging` between them. */
+function VersionsCard({ pipeline }: { pipeline: Pipeline }) {
+  const move = useMovePipelineAlias(pipeline.name);
+  const remove = useDeletePipelineAlias(pipeline.name);
+  const versions = pipeline.versions ?? [];
+  return (
+    <Card title="Versions and aliases">
+      <div className="stack">
+        <table aria-label="Versions">
+          <thead>
+            <tr>
+              <th>Version</th>
+              <th>Aliases</th>
+              <th>Description</th>
+              <th>Created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {versions.map((item) => (
+              <tr key={item.version}>
+                <td>v{item.version}</td>
+                <td>
+                  <div className="row" style={{ gap: 4 }}>
+                    {Object.entries(pipeline.aliases)
+                      .filter(([, target]) => target === item.version)
+                      .map(([alias]) => (
+                        <span key={alias} className="row" style={{ gap: 2 }}>
+                          <Badge status="active">{alias}</Badge>
+                          <Button
+                            variant="ghost"
+                            className="small"
+                            aria-label={`Delete the alias ${alias}`}
+                            onClick={() => remove.mutate(alias)}
+                          >
+                            ×
+                          </Button>
+                        </span>
+                      ))}
+                  </div>
+                </td>
+                <td className="small">{item.description || '—'}</td>
+                <td className="small">
+                  {formatTime(item.createdAt)} <span className="muted">by {item.createdBy}</span>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <MoveAliasForm
+          versions={versions.map((item) => item.version)}
+          initialVersion={pipeline.latestVersion}
+          aliases={Object.keys(pipeline.aliases)}
+          pattern="[a-z][a-z0-9_\-]{0,62}"
+          move={move}
+        />
+        <InlineError error={remove.error} />
+        <p className="muted small">
+          Callers pick a version by alias: <code>{pipeline.name}:production</code>; a bare name runs the latest (or the
+          rollout).
+        </p>
+      </div>
+    </Card>
+  );
+}
+
 /** One run: the graph lit from its stored trace, and every step's input and output. */
 export function RunPage({ params }: { params: Record<string, string> }) {
   const id = params.id ?? '';
   const run = useRun(id);
   const pipeline = run.data?.pipeline ?? '';
   const version = usePipelineVersion(pipeline, run.data?.version);
+  const nested = useNestedDefinitions(version.data?.definition.steps ?? []);
   return (
     <QueryState query={run} loadingLabel={`Loading ${id}…`}>
       {(current) => (
@@ -374,7 +597,7 @@ export function RunPage({ params }: { params: Record<string, string> }) {
             <Card title="Trace">
               {version.data ? (
                 <PipelineGraphView
-                  nodes={pipelineGraph(version.data.definition.steps)}
+                  nodes={pipelineGraph(version.data.definition.steps, '', nested)}
                   states={statesFromTrace(current.steps ?? [])}
                 />
               ) : null}
@@ -387,6 +610,9 @@ export function RunPage({ params }: { params: Record<string, string> }) {
               </p>
             </Card>
           </div>
+          <Card title="Steps" className="section">
+            <TraceSteps steps={current.steps ?? []} />
+          </Card>
         </>
       )}
     </QueryState>

@@ -17,7 +17,7 @@ import { useLocation } from '../../lib/router.tsx';
 import { Button } from '../../ui/button.tsx';
 import { SelectField, TextArea, TextField } from '../../ui/field.tsx';
 import { Card, PageHeader } from '../../ui/layout.tsx';
-import { EmptyState, ErrorState, Spinner } from '../../ui/states.tsx';
+import { EmptyState, ErrorState, InlineError, Spinner } from '../../ui/states.tsx';
 
 interface Pane {
   id: number;
@@ -263,11 +263,7 @@ export function PlaygroundPage() {
                       <span className="muted">The answer streams here.</span>
                     ))}
                 </div>
-                {pane.error ? (
-                  <p className="inline-error" role="alert">
-                    {pane.error}
-                  </p>
-                ) : null}
+                <InlineError error={pane.error} />
                 <Figures
                   pane={pane}
                   // A route's answer names the model that gave it: its pricing applies.

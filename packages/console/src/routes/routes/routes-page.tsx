@@ -4,6 +4,7 @@ import { useUsageRecords } from '../../api/usage.ts';
 import { formatMs, formatTime } from '../../lib/format.ts';
 import { parsePolicyText, policyView } from '../../lib/policy-tree.ts';
 import { Link, navigate } from '../../lib/router.tsx';
+import { AttemptTrace } from '../../ui/attempt-trace.tsx';
 import { Button } from '../../ui/button.tsx';
 import { TextArea, TextField } from '../../ui/field.tsx';
 import { Badge, Card, PageHeader } from '../../ui/layout.tsx';
@@ -97,8 +98,8 @@ function RecentTraffic({ name }: { name: string }) {
                   <th>Time</th>
                   <th>Answered by</th>
                   <th>Status</th>
-                  <th className="num">Attempts</th>
                   <th className="num">Latency</th>
+                  <th>Attempts</th>
                 </tr>
               </thead>
               <tbody>
@@ -109,8 +110,14 @@ function RecentTraffic({ name }: { name: string }) {
                     <td>
                       <Badge status={record.status < 400 ? 'up' : 'down'}>{record.status}</Badge>
                     </td>
-                    <td className="num">{record.attempts}</td>
                     <td className="num">{formatMs(record.latencyMs)}</td>
+                    <td>
+                      {record.trace?.length ? (
+                        <AttemptTrace attempts={record.trace} label={`Attempts of ${record.requestId}`} />
+                      ) : (
+                        record.attempts
+                      )}
+                    </td>
                   </tr>
                 ))}
               </tbody>

@@ -3,6 +3,7 @@ import type { UsageRecord } from '../../api/types.ts';
 import { useUsageRecords, useUsageSummary } from '../../api/usage.ts';
 import { toCsv } from '../../lib/csv.ts';
 import { formatCompact, formatMs, formatNumber, formatPercent, formatTime, formatUsd } from '../../lib/format.ts';
+import { AttemptTrace } from '../../ui/attempt-trace.tsx';
 import { Button } from '../../ui/button.tsx';
 import { SelectField, TextField } from '../../ui/field.tsx';
 import { Badge, Card, PageHeader } from '../../ui/layout.tsx';
@@ -47,15 +48,24 @@ function download(name: string, text: string) {
 }
 
 function RecordDetail({ record }: { record: UsageRecord }) {
+  const { trace, ...fields } = record;
   return (
-    <dl className="props small">
-      {Object.entries(record).map(([name, value]) => (
-        <div key={name} style={{ display: 'contents' }}>
-          <dt>{name}</dt>
-          <dd className="mono">{value === null ? '—' : String(value)}</dd>
+    <div className="stack" style={{ gap: 8 }}>
+      <dl className="props small">
+        {Object.entries(fields).map(([name, value]) => (
+          <div key={name} style={{ display: 'contents' }}>
+            <dt>{name}</dt>
+            <dd className="mono">{value === null ? '—' : String(value)}</dd>
+          </div>
+        ))}
+      </dl>
+      {trace?.length ? (
+        <div className="stack" style={{ gap: 4 }}>
+          <strong className="small">Attempts through {record.route}</strong>
+          <AttemptTrace attempts={trace} label={`Attempts of ${record.requestId}`} />
         </div>
-      ))}
-    </dl>
+      ) : null}
+    </div>
   );
 }
 

@@ -1,4 +1,4 @@
-import type { AliasHistoryEntry, ModelAlias, ModelDescriptor, ModelVersion } from '@ensemble/core';
+import type { AliasHistoryEntry, ModelAlias, ModelDescriptor, ModelStatusChange, ModelVersion } from '@ensemble/core';
 
 export function versionJson<T extends ModelVersion>(version: T): Omit<T, 'createdAt'> & { createdAt: string } {
   return { ...version, createdAt: version.createdAt.toISOString() };
@@ -18,4 +18,8 @@ export function aliasJson(alias: ModelAlias) {
 
 export function historyJson(entry: AliasHistoryEntry) {
   return { ...entry, at: entry.at.toISOString() };
+}
+
+export function statusChangeJson(change: ModelStatusChange) {
+  return { ...change, at: change.at.toISOString() };
 }

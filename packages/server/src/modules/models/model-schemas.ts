@@ -106,6 +106,20 @@ export const listVersionsQuerySchema = z.strictObject({ limit, after: versionNum
 
 export const historyQuerySchema = z.strictObject({ limit });
 
+export const statusHistorySchema = z
+  .object({
+    data: z.array(
+      z.object({
+        from: z.string(),
+        to: z.string(),
+        reason: z.string().nullable(),
+        actor: z.string(),
+        at: z.iso.datetime(),
+      }),
+    ),
+  })
+  .meta({ id: 'ModelStatusHistory' });
+
 /** The project is the caller's (the API key's, or an admin key's `x-ensemble-project`), never the body's. */
 export const registerModelBodySchema = registerModelSchema.omit({ projectId: true }).meta({ id: 'NewModel' });
 export const updateModelBodySchema = updateModelSchema.meta({ id: 'ModelPatch' });

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { openAiErrorBodySchema } from '../../errors/openai-error-body.ts';
-import { aliasJson, historyJson, modelJson, versionJson } from './model-json.ts';
+import { aliasJson, historyJson, modelJson, statusChangeJson, versionJson } from './model-json.ts';
 import { modelNameOf, modelParamsSchema, modelPath, modelRefOf, nameDepths } from './model-name-params.ts';
 import {
   aliasHistorySchema,
@@ -23,6 +23,7 @@ import {
   noQuerySchema,
   registerModelBodySchema,
   replaceAliasesBodySchema,
+  statusHistorySchema,
   updateModelBodySchema,
   versionParamsShape,
 } from './model-schemas.ts';
@@ -315,6 +316,28 @@ export function modelsModule(models: ModelRepository): FastifyPluginAsyncZod {
             changeContext(request),
           );
           return reply.code(204).send(null);
+        },
+      );
+
+      app.get(
+        path('/history'),
+        {
+          schema: {
+            hide,
+            tags,
+            summary: "A model's status changes (its health history), newest first",
+            description:
+              'Deploys, failed and recovered health checks, undeploys and retirement, each with its reason and who made it.',
+            params,
+            querystring: historyQuerySchema,
+            response: { 200: statusHistorySchema, ...errors },
+          },
+        },
+        async (request) => {
+          const history = await models.statusHistory(request.principal.projectId, modelNameOf(request.params), {
+            limit: request.query.limit,
+          });
+          return { data: history.map(statusChangeJson) };
         },
       );
 

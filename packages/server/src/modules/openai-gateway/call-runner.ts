@@ -33,6 +33,8 @@ export interface CallOutcome<T> {
   route: Route | undefined;
   /** Upstream attempts made (1 for a plain model). */
   attempts: number;
+  /** A route's attempts in order (a stream's grows until it ends); absent for a plain model. */
+  trace?: RouteTrace | undefined;
 }
 
 export interface CallRequest {
@@ -96,7 +98,7 @@ export class CallRunner {
       );
       logTrace(call, route, trace);
       this.#options.onTrace?.(trace);
-      return { value: result, loaded: winner(winners, target), route, attempts: countAttempts(trace) };
+      return { value: result, loaded: winner(winners, target), route, attempts: countAttempts(trace), trace };
     } catch (error) {
       throw this.#traced(call, route, error);
     }
@@ -127,6 +129,7 @@ export class CallRunner {
         loaded: winner(winners, routed.target),
         route,
         attempts: countAttempts(routed.trace),
+        trace: routed.trace,
       };
     } catch (error) {
       throw this.#traced(call, route, error);

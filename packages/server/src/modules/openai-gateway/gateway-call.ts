@@ -4,6 +4,7 @@ import {
   type KindExpectation,
   type LoadedModel,
   type RouteContext,
+  type RouteTrace,
   validationError,
 } from '@ensemble/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -106,6 +107,7 @@ export class GatewayCall {
     const target = targetLabel(descriptor);
     const reply = this.#reply;
     this.meter.target({ descriptor, route: outcome.route?.name, attempts: outcome.attempts });
+    if (outcome.trace !== undefined) this.meter.trace(outcome.trace);
     const cache = this.cacheUse === undefined ? 'bypass' : this.cacheUse.hit ? 'hit' : 'miss';
     this.meter.cache(cache);
     reply.header('x-ensemble-target', target);
@@ -129,6 +131,8 @@ export class GatewayCall {
     meter.cache(this.cacheUse === undefined ? 'bypass' : 'miss');
     const attempts = EnsembleError.isInstance(error) ? error.details?.attempts : undefined;
     if (typeof attempts === 'number') meter.attempts(attempts);
+    const trace = EnsembleError.isInstance(error) ? error.details?.trace : undefined;
+    if (Array.isArray(trace)) meter.trace(trace as RouteTrace);
     const refusal = UpstreamRefusal.find(error);
     if (refusal !== undefined) {
       meter.fail(refusal.status, refusal.code);

@@ -73,6 +73,15 @@ describe('routes through /v1', { timeout: 120_000 }, () => {
       [event?.requested, event?.route, event?.target, event?.attempts],
       ['r/fallback', 'r/fallback', 'm/b@1', 2],
     );
+    // The ledger keeps each attempt: what it tried, how it ended, how long it took.
+    assert.deepEqual(
+      event?.trace?.map((attempt) => [attempt.target, attempt.path, attempt.outcome, attempt.status]),
+      [
+        ['m/a', 'policy.targets[0]', 'failure', 500],
+        ['m/b', 'policy.targets[1]', 'success', null],
+      ],
+    );
+    assert.ok(event?.trace?.every((attempt) => attempt.latencyMs >= 0 && attempt.retryDelayMs >= 0));
   });
 
   it('falls back when a target does not answer within the node timeout', async () => {
@@ -110,6 +119,13 @@ describe('routes through /v1', { timeout: 120_000 }, () => {
     assert.equal((JSON.parse(answer.text) as { error: { code: string } }).error.code, 'upstream_error');
     const [event] = await gateway.usage.waitFor(1);
     assert.deepEqual([event?.status, event?.route, event?.attempts], [502, 'r/down', 2]);
+    assert.deepEqual(
+      event?.trace?.map((attempt) => [attempt.target, attempt.outcome, attempt.status]),
+      [
+        ['m/a', 'failure', 500],
+        ['m/b', 'failure', 503],
+      ],
+    );
   });
 
   it('an upstream refusal (400) is not fallen back from, and reaches the client as sent', async () => {

@@ -1,5 +1,5 @@
-import type { ModelDescriptor, UsageEvent } from '@ensemble/core';
-import { EnsembleError } from '@ensemble/core';
+import type { ModelDescriptor, RouteTrace, UsageAttempt, UsageEvent } from '@ensemble/core';
+import { EnsembleError, maxUsageAttempts } from '@ensemble/core';
 import type { FastifyRequest } from 'fastify';
 
 /** Sent as the status of a call the client abandoned (nginx's convention; nothing reached the client). */
@@ -43,6 +43,7 @@ export class UsageMeter {
   #target: UsageTarget | undefined;
   #route: string | null = null;
   #attempts = 0;
+  #trace: RouteTrace | undefined;
   #firstChunkMs: number | null = null;
   #cache: CacheStatus = 'bypass';
   #ended = false;
@@ -73,6 +74,11 @@ export class UsageMeter {
 
   attempts(count: number): void {
     this.#attempts = count;
+  }
+
+  /** A route's attempts; read when the call ends (a stream's trace grows until then). */
+  trace(trace: RouteTrace): void {
+    this.#trace = trace;
   }
 
   cache(status: CacheStatus): void {
@@ -149,12 +155,28 @@ export class UsageMeter {
         errorCode,
         cacheHit,
         attempts: this.#attempts,
+        ...(this.#trace === undefined ? {} : { trace: usageAttempts(this.#trace) }),
       };
       sink(event, this.#cache);
     } catch (error) {
       this.#request.log.warn({ err: error }, 'usage not recorded');
     }
   }
+}
+
+/** The ledger's copy of a route trace: what each try did and how long it took, without clocks. */
+function usageAttempts(trace: RouteTrace): UsageAttempt[] {
+  return trace.slice(0, maxUsageAttempts).map((record) => ({
+    // Bounded as the ledger's schema says: a record it would refuse would lose the whole call's usage.
+    target: record.target.slice(0, 500),
+    path: record.path.slice(0, 500),
+    attempt: Math.max(0, record.attempt),
+    outcome: record.outcome,
+    status: record.status !== undefined && record.status >= 100 && record.status <= 599 ? record.status : null,
+    errorCode: record.errorCode?.slice(0, 100) ?? null,
+    latencyMs: Math.max(0, record.endedAt - record.startedAt),
+    retryDelayMs: Math.max(0, record.retryDelayMs),
+  }));
 }
 
 let lastMs = 0;

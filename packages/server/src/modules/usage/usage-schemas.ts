@@ -104,6 +104,21 @@ export const usageRecordSchema = z
     errorCode: z.string().nullable(),
     cacheHit: z.boolean(),
     attempts: z.number().int(),
+    /** A routed call's attempts in order; absent for a plain model. */
+    trace: z
+      .array(
+        z.object({
+          target: z.string(),
+          path: z.string(),
+          attempt: z.number().int(),
+          outcome: z.string(),
+          status: z.number().int().nullable(),
+          errorCode: z.string().nullable(),
+          latencyMs: z.number(),
+          retryDelayMs: z.number(),
+        }),
+      )
+      .optional(),
   })
   .meta({ id: 'UsageRecord' });
 
