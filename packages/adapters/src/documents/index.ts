@@ -1,1 +1,2 @@
 export * from './langchain-document-chunker.ts';
+export * from './threaded-document-chunker.ts';

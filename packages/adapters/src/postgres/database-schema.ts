@@ -344,6 +344,9 @@ export interface JobsTable {
   source_details: NullableJsonColumn<Record<string, unknown>>;
   total_items: number;
   planned_items: ColumnType<number, number | undefined, number>;
+  /** Ingestion jobs: chunks embedded and known (migration 0045). */
+  progress_done: ColumnType<number | null, number | null | undefined, number | null>;
+  progress_total: ColumnType<number | null, number | null | undefined, number | null>;
   succeeded_items: ColumnType<number, number | undefined, number>;
   failed_items: ColumnType<number, number | undefined, number>;
   input_tokens: ColumnType<string, string | number | undefined, string | number>;

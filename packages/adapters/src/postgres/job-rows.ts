@@ -50,6 +50,8 @@ export function toJob(row: JobRow): Job {
       outputTokens: Number(row.output_tokens),
       costUsd: row.cost_usd === null ? null : roundCost(Number(row.cost_usd)),
     },
+    progress:
+      row.progress_total === null ? null : { unit: 'chunks', done: row.progress_done ?? 0, total: row.progress_total },
     round: row.round,
     createdBy: row.created_by,
     createdAt: row.created_at,

@@ -61,6 +61,8 @@ export class PostgresJobRepository implements JobRepository {
           source: job.source,
           source_details: job.sourceDetails === null ? null : JSON.stringify(job.sourceDetails),
           total_items: 0,
+          // Ingestion jobs count chunks as their documents are parsed.
+          ...(job.source === 'ingest' ? { progress_done: 0, progress_total: 0 } : {}),
           created_by: job.createdBy,
           webhook_url: job.webhook?.url ?? null,
         })

@@ -231,4 +231,21 @@ export class PostgresJobWorkStore implements JobWorkStore {
       return { job, written: written.length };
     });
   }
+
+  addProgress(jobId: string, delta: { done: number; total: number }): Promise<void> {
+    return this.#db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable('jobs')
+        .set({
+          progress_done: sql`coalesce(progress_done, 0) + ${delta.done}::integer`,
+          progress_total: sql`coalesce(progress_total, 0) + ${delta.total}::integer`,
+          updated_at: sql`now()`,
+        })
+        .where('id', '=', jobId)
+        .where('status', '=', 'running')
+        .returningAll()
+        .executeTakeFirst();
+      if (updated !== undefined) await appendJobEvents(trx, this.#topics, toJob(updated), ['jobs/job.progressed']);
+    });
+  }
 }

@@ -3,6 +3,7 @@ import { basename, extname } from 'node:path';
 import { EnsembleError } from '@ensemble/core';
 import type { Command } from 'commander';
 import { apiRequest, apiTarget, withApiClientOptions } from '../jobs/jobs-api-client.ts';
+import { watchJob } from '../jobs/watch-job.ts';
 
 interface IngestOptions {
   url?: string;
@@ -42,7 +43,8 @@ export function ingestProgressLine(done: number, total: number, chunks: number, 
 
 /**
  * `ensemble ingest <collection> <files…>`: each file becomes a document of the collection (its id is
- * the file name, so ingesting it again replaces it), with a progress bar on stderr.
+ * the file name, so ingesting it again replaces it), with a progress bar on stderr: files done, and for
+ * a file ingested as a job (anything but a small text) the job's chunk progress from its events.
  */
 export function addIngestCommand(program: Command): void {
   withApiClientOptions(
@@ -77,8 +79,31 @@ export function addIngestCommand(program: Command): void {
             ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
           },
         );
-        const result = (await response.json()) as { chunks: number };
-        chunks += result.chunks;
+        let result: { chunks?: number; error?: { code: string; message: string } };
+        if (response.status === 202) {
+          // A job: follow its chunk progress, then read the document's result.
+          const { jobId } = (await response.json()) as { jobId: string };
+          if (tty) process.stderr.write('\n');
+          const final = await watchJob(target, jobId, process.stderr);
+          const lines = await (await apiRequest(target, 'GET', `/api/jobs/${jobId}/results`)).text();
+          const [first] = lines.split('\n').filter((line) => line !== '');
+          const item =
+            first === undefined
+              ? undefined
+              : (JSON.parse(first) as { output?: { chunks: number }; error?: { code: string; message: string } });
+          result =
+            final.status === 'completed' && item?.output !== undefined
+              ? { chunks: item.output.chunks }
+              : { error: item?.error ?? { code: final.status, message: `the ingestion job ended ${final.status}` } };
+        } else {
+          result = (await response.json()) as { chunks: number };
+        }
+        if (result.error !== undefined) {
+          process.exitCode = 1;
+          process.stdout.write(`${JSON.stringify({ file, documentId: basename(file), error: result.error })}\n`);
+          continue;
+        }
+        chunks += result.chunks ?? 0;
         process.stdout.write(`${JSON.stringify({ file, documentId: basename(file), chunks: result.chunks })}\n`);
       }
       const done = ingestProgressLine(files.length, files.length, chunks, 'done');

@@ -1,6 +1,7 @@
-import { PostgresAuditLog } from '@ensemble/adapters/postgres';
+import { ThreadedDocumentChunker } from '@ensemble/adapters/documents';
+import { PostgresAuditLog, PostgresJobWorkStore } from '@ensemble/adapters/postgres';
 import { HmacWebhookSigner } from '@ensemble/adapters/webhooks';
-import { EnsembleError } from '@ensemble/core';
+import { defaultJobTopics, EnsembleError } from '@ensemble/core';
 import {
   BufferedUsageRecorder,
   buildApp,
@@ -10,7 +11,7 @@ import {
   listen,
   OutboundGuard,
 } from '@ensemble/server';
-import { type RunningWorker, startWorker } from '@ensemble/worker';
+import { documentConsumer, type RunningWorker, startWorker } from '@ensemble/worker';
 import { openAccounts } from '../auth/open-accounts.ts';
 import { openApiKeys } from '../auth/open-api-keys.ts';
 import { openCollections } from '../collections/open-collections.ts';
@@ -137,6 +138,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
             limits,
             collections.service,
             pipelines,
+            outbound,
           ),
           consoleModule({ root: consoleRoot }),
         ],
@@ -155,10 +157,27 @@ export async function startCommand(options: StartOptions): Promise<void> {
         'ensemble listening',
       );
       checkpoint();
-      if (config.worker.inProcess)
-        worker = await startWorker(
-          workerParts(platform, logger, config, runtimes.manager, registry.masterKey, pipelines.service),
-        );
+      // Ingestion jobs run here, beside the collections (one process writes the embedded index), even
+      // when the in-process worker is off and `ensemble worker`s plan them.
+      const documents = documentConsumer({
+        store: new PostgresJobWorkStore(platform.database.db, defaultJobTopics),
+        collections: collections.service,
+        chunker: new ThreadedDocumentChunker({ timeoutMs: config.ingest.jobTimeoutMs }),
+        artifacts: runtimes.artifacts,
+        logger,
+        partitions: config.kafka.topicPartitions,
+      });
+      if (config.worker.inProcess) {
+        const parts = workerParts(platform, logger, config, runtimes.manager, registry.masterKey, pipelines.service);
+        worker = await startWorker({ ...parts, consumers: [...(parts.consumers ?? []), documents] });
+      } else {
+        worker = await startWorker({
+          bus: platform.bus,
+          logger,
+          consumers: [documents],
+          protection: platform.protection,
+        });
+      }
       // The API answers meanwhile: loading (and maybe fetching) the built-in models takes a while.
       runtimes.deployBuiltIns();
     },

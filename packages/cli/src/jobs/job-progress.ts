@@ -45,7 +45,13 @@ export class JobProgress {
 }
 
 /** One line: `[█████░░░░░]  50% 5,000/10,000 · 3 failed · 1,234 items/s · ETA 4s`. */
-export function progressLine(status: string, sample: ProgressSample, progress: JobProgress, width = 24): string {
+export function progressLine(
+  status: string,
+  sample: ProgressSample,
+  progress: JobProgress,
+  width = 24,
+  unit = 'items',
+): string {
   const done = sample.succeeded + sample.failed;
   const ratio = sample.total > 0 ? Math.min(1, done / sample.total) : 0;
   const filled = Math.round(ratio * width);
@@ -55,7 +61,7 @@ export function progressLine(status: string, sample: ProgressSample, progress: J
   ];
   if (sample.failed > 0) parts.push(`${number(sample.failed)} failed`);
   const rate = progress.rate();
-  if (rate !== undefined) parts.push(`${number(Math.round(rate))} items/s`);
+  if (rate !== undefined) parts.push(`${number(Math.round(rate))} ${unit}/s`);
   const eta = progress.etaSeconds();
   if (eta !== undefined && done < sample.total) parts.push(`ETA ${duration(eta)}`);
   return parts.join(' · ');

@@ -7,6 +7,8 @@ export interface JobEventData {
   seq: number;
   status: string;
   counts: { total: number; succeeded: number; failed: number };
+  /** Ingestion jobs: chunks embedded of those known so far. */
+  progress?: { done: number; total: number };
 }
 
 const terminal = new Set(['completed', 'completed_with_errors', 'cancelled']);
@@ -22,11 +24,17 @@ export async function watchJob(target: ApiTarget, jobId: string, out: NodeJS.Wri
   let lastTenth = -1;
   let lastStatus = '';
   const draw = (event: JobEventData, final = false) => {
-    const sample: ProgressSample = { atMs: Date.now(), ...event.counts };
+    // An ingestion job's bar counts chunks (its items are whole documents).
+    const counts =
+      event.progress === undefined
+        ? event.counts
+        : { total: event.progress.total, succeeded: event.progress.done, failed: 0 };
+    const sample: ProgressSample = { atMs: Date.now(), ...counts };
     progress.add(sample);
-    const line = `${jobId} ${progressLine(event.status, sample, progress)}`;
-    const done = event.counts.succeeded + event.counts.failed;
-    const tenth = event.counts.total > 0 ? Math.floor((done * 10) / event.counts.total) : 0;
+    const unit = event.progress === undefined ? 'items' : 'chunks';
+    const line = `${jobId} ${progressLine(event.status, sample, progress, 24, unit)}`;
+    const done = counts.succeeded + counts.failed;
+    const tenth = counts.total > 0 ? Math.floor((done * 10) / counts.total) : 0;
     if (out.isTTY) out.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
     else if (final || (!terminal.has(event.status) && (tenth > lastTenth || event.status !== lastStatus))) {
       out.write(`${line}\n`);

@@ -1,4 +1,4 @@
-import { LangChainDocumentChunker } from '@ensemble/adapters/documents';
+import { ThreadedDocumentChunker } from '@ensemble/adapters/documents';
 import {
   PostgresArtifactOwners,
   PostgresAuditLog,
@@ -30,6 +30,7 @@ import {
   limitsModule,
   modelRuntimeModule,
   modelsModule,
+  type OutboundGuard,
   openAiGatewayModule,
   pineconeModule,
   projectsModule,
@@ -54,6 +55,8 @@ export function serverModules(
   limits: Limits,
   collections?: CollectionService,
   pipelines?: Pipelines,
+  /** The SSRF guard documents named by URL are fetched through. */
+  outbound?: OutboundGuard,
 ): EnsembleModule[] {
   const artifactOwners = new PostgresArtifactOwners(platform.database.db);
   return [
@@ -103,6 +106,29 @@ export function serverModules(
     }),
     ...(collections === undefined
       ? []
-      : [collectionsModule({ collections, chunker: new LangChainDocumentChunker() }), pineconeModule({ collections })]),
+      : [
+          collectionsModule({
+            collections,
+            // Parsing runs in a worker thread, bounded like a job's document, even for `wait=true`.
+            chunker: new ThreadedDocumentChunker({ timeoutMs: uploads.config.ingest.jobTimeoutMs }),
+            ingestJobs: {
+              jobs: new PostgresJobRepository(platform.database.db, defaultJobTopics),
+              artifacts: uploads.artifacts,
+              timeoutMs: uploads.config.ingest.jobTimeoutMs,
+            },
+            ...(outbound === undefined
+              ? {}
+              : {
+                  fetcher: {
+                    guard: outbound,
+                    limits: {
+                      maxBytes: uploads.config.ingest.urlMaxBytes,
+                      timeoutMs: uploads.config.ingest.urlTimeoutMs,
+                    },
+                  },
+                }),
+          }),
+          pineconeModule({ collections }),
+        ]),
   ];
 }

@@ -150,8 +150,13 @@ export async function startJobsHarness(options: JobsHarnessOptions): Promise<Job
     tasksHigh: `${prefix}.tasks.high`,
     events: `${prefix}.events`,
     dlq: `${prefix}.dlq`,
+    documents: `${prefix}.documents`,
   };
-  const groups: JobGroups = { tasks: `${prefix}.g.tasks`, planner: `${prefix}.g.planner` };
+  const groups: JobGroups = {
+    tasks: `${prefix}.g.tasks`,
+    planner: `${prefix}.g.planner`,
+    documents: `${prefix}.g.documents`,
+  };
   const bus: EventBus =
     options.bus === 'kafka'
       ? new KafkaEventBus({

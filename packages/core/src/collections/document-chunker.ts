@@ -14,5 +14,11 @@ export interface ChunkOptions {
  * `validation_failed` naming `field`.
  */
 export interface DocumentChunker {
-  chunk(document: { type: DocumentType; bytes: Uint8Array }, options: ChunkOptions, field: string): Promise<string[]>;
+  /** `signal` stops the work (a cancelled ingestion job); implementations that cannot stop may ignore it. */
+  chunk(
+    document: { type: DocumentType; bytes: Uint8Array },
+    options: ChunkOptions,
+    field: string,
+    signal?: AbortSignal,
+  ): Promise<string[]>;
 }

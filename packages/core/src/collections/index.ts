@@ -5,6 +5,7 @@ export * from './collection-retriever.ts';
 export * from './collection-service.ts';
 export * from './document-chunker.ts';
 export * from './ingest-document.ts';
+export * from './ingest-job-item.ts';
 export * from './maximal-marginal-relevance.ts';
 export * from './runtime-text-embedder.ts';
 export * from './semantic-cache.ts';

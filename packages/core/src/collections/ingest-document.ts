@@ -23,7 +23,8 @@ export function chunkId(documentId: string, position: number): string {
   return `${documentId}#${position}`;
 }
 
-const upsertBatch = 500;
+/** Chunks embedded and upserted per step (each step is one progress report). */
+const defaultUpsertBatch = 500;
 
 /**
  * Ingests one document into a collection: text out of its bytes, chunks, embedded with the collection's
@@ -35,9 +36,23 @@ export async function ingestDocument(
   chunker: DocumentChunker,
   collection: Collection,
   document: IngestDocument,
-  options: ChunkOptions & { signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
+  options: ChunkOptions & {
+    signal?: AbortSignal;
+    /** Chunks per embed-and-upsert step (default 500). */
+    batchSize?: number;
+    /** Called once the document is split, with its number of chunks. */
+    onChunked?: (total: number) => void | Promise<void>;
+    onProgress?: (done: number, total: number) => void | Promise<void>;
+  },
 ): Promise<IngestResult> {
-  const chunks = await chunker.chunk({ type: document.type, bytes: document.bytes }, options, 'body.content');
+  const upsertBatch = options.batchSize ?? defaultUpsertBatch;
+  const chunks = await chunker.chunk(
+    { type: document.type, bytes: document.bytes },
+    { chunkSize: options.chunkSize, chunkOverlap: options.chunkOverlap },
+    'body.content',
+    options.signal,
+  );
+  await options.onChunked?.(chunks.length);
   const index = collections.index(collection);
   const namespace = document.namespace === undefined ? {} : { namespace: document.namespace };
   const previous: string[] = [];
@@ -68,7 +83,7 @@ export async function ingestDocument(
       ...namespace,
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    options.onProgress?.(Math.min(chunks.length, start + upsertBatch), chunks.length);
+    await options.onProgress?.(Math.min(chunks.length, start + upsertBatch), chunks.length);
   }
   const current = new Set(chunks.map((_, i) => chunkId(document.id, i)));
   const stale = previous.filter((id) => !current.has(id));

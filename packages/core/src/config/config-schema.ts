@@ -370,6 +370,16 @@ export const configSchema = z.strictObject({
       hnswEfSearch: positiveInt.max(10_000).default(64),
     })
     .prefault({}),
+  /** Document ingestion (docs/collections.md). */
+  ingest: z
+    .strictObject({
+      /** Bounds one document's ingestion job item: parse, split, embed, upsert. */
+      jobTimeoutMs: positiveInt.default(1_800_000),
+      /** A document named by URL: largest accepted, and longest its download may take. */
+      urlMaxBytes: positiveInt.default(52_428_800),
+      urlTimeoutMs: positiveInt.default(30_000),
+    })
+    .prefault({}),
   /** Collections whose backend is `pinecone` (docs/collections.md); without a key that backend is off. */
   pinecone: z
     .strictObject({
@@ -575,6 +585,12 @@ export const environmentVariables = {
     path: 'vectors.snapshotIntervalMs',
     fix: 'a positive number of milliseconds, e.g. 60000',
   },
+  INGEST_JOB_TIMEOUT_MS: {
+    path: 'ingest.jobTimeoutMs',
+    fix: 'a positive number of milliseconds, e.g. 1800000',
+  },
+  INGEST_URL_MAX_BYTES: { path: 'ingest.urlMaxBytes', fix: 'a positive number of bytes, e.g. 52428800' },
+  INGEST_URL_TIMEOUT_MS: { path: 'ingest.urlTimeoutMs', fix: 'a positive number of milliseconds, e.g. 30000' },
   VECTORS_HNSW_M: { path: 'vectors.hnswM', fix: 'a number of links from 4 to 96, e.g. 16' },
   VECTORS_HNSW_EF_CONSTRUCTION: { path: 'vectors.hnswEfConstruction', fix: 'a positive number up to 2000, e.g. 200' },
   VECTORS_HNSW_EF_SEARCH: { path: 'vectors.hnswEfSearch', fix: 'a positive number up to 10000, e.g. 64' },

@@ -53,6 +53,14 @@ export const jobEventDataSchema = z.strictObject({
     outputTokens: z.number().int().nonnegative(),
     costUsd: z.number().nonnegative().nullable(),
   }),
+  /** Chunks embedded of those known so far (ingestion jobs only). */
+  progress: z
+    .strictObject({
+      unit: z.literal('chunks'),
+      done: z.number().int().nonnegative(),
+      total: z.number().int().nonnegative(),
+    })
+    .optional(),
   at: z.iso.datetime({ offset: true }),
 });
 export type JobEventData = z.infer<typeof jobEventDataSchema>;
@@ -82,6 +90,7 @@ export function jobEvent(type: JobEventType, job: Job, seq: number, at: Date = n
       status: job.status,
       counts: { ...job.counts },
       usage: { ...job.usage },
+      ...(job.progress === null ? {} : { progress: { ...job.progress } }),
       at: at.toISOString(),
     },
   };
@@ -111,16 +120,17 @@ export function jobRequestRecord(
 
 /**
  * One item's task. Keyed by job and item, so the items of one job spread over every partition (and
- * so over every worker) instead of queueing on one.
+ * so over every worker) instead of queueing on one. Ingestion jobs' tasks go to the documents topic,
+ * read only by the process that owns the collections.
  */
 export function jobTaskRecord(
   topics: JobTopics,
-  job: Pick<Job, 'id' | 'projectId' | 'priority'>,
+  job: Pick<Job, 'id' | 'projectId' | 'priority' | 'source'>,
   index: number,
   round: number,
 ): PublishRecord<JobTask> {
   return {
-    topic: job.priority === 'high' ? topics.tasksHigh : topics.tasks,
+    topic: job.source === 'ingest' ? topics.documents : job.priority === 'high' ? topics.tasksHigh : topics.tasks,
     key: `${job.id}:${index}`,
     value: createEvent({
       type: jobTaskEventType,

@@ -12,6 +12,8 @@ export interface JobTopics {
   events: string;
   /** Items that failed after their retries, with the error. */
   dlq: string;
+  /** The tasks of ingestion jobs (one per document): read by the process that owns the collections. */
+  documents: string;
 }
 
 export const defaultJobTopics: JobTopics = {
@@ -20,6 +22,7 @@ export const defaultJobTopics: JobTopics = {
   tasksHigh: topics.jobsTasksHigh,
   events: topics.jobsEvents,
   dlq: topics.jobsDlq,
+  documents: topics.documents,
 };
 
 /**
@@ -30,6 +33,12 @@ export const defaultJobTopics: JobTopics = {
 export interface JobGroups {
   tasks: string;
   planner: string;
+  /** The document ingestion runners (in the server process, beside the collections). */
+  documents: string;
 }
 
-export const defaultJobGroups: JobGroups = { tasks: 'ensemble.jobs', planner: 'ensemble.jobs.planner' };
+export const defaultJobGroups: JobGroups = {
+  tasks: 'ensemble.jobs',
+  planner: 'ensemble.jobs.planner',
+  documents: 'ensemble.documents',
+};

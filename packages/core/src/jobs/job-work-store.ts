@@ -35,4 +35,9 @@ export interface JobWorkStore {
    * end (`jobs/job.completed`); each failed item goes to the dead-letter topic. One transaction.
    */
   recordResults(jobId: string, results: readonly JobItemResult[]): Promise<RecordedResults>;
+  /**
+   * Adds to a running job's finer progress (chunks done, chunks known) and records a
+   * `jobs/job.progressed` event with it; nothing for a job that is no longer running.
+   */
+  addProgress(jobId: string, delta: { done: number; total: number }): Promise<void>;
 }

@@ -23,8 +23,11 @@ export function isTerminalJobStatus(status: JobStatus): boolean {
 export const jobPriorities = ['normal', 'high'] as const;
 export type JobPriority = (typeof jobPriorities)[number];
 
-/** Where a job came from: the jobs API, or OpenAI's Batch API mapped onto it. */
-export const jobSources = ['api', 'openai-batch'] as const;
+/**
+ * Where a job came from: the jobs API, OpenAI's Batch API mapped onto it, or a collection's document
+ * ingestion (`embed` jobs whose items are documents, run by the process that owns the collections).
+ */
+export const jobSources = ['api', 'openai-batch', 'ingest'] as const;
 export type JobSource = (typeof jobSources)[number];
 
 /** How an item that failed is tried again (in the worker, with exponential backoff and jitter). */
@@ -71,6 +74,16 @@ export interface JobCounts {
   failed: number;
 }
 
+/**
+ * Finer progress than items, for jobs whose items are large (an ingested document is one item of
+ * thousands of chunks): units done and known so far; `total` grows as documents are parsed.
+ */
+export interface JobProgress {
+  unit: 'chunks';
+  done: number;
+  total: number;
+}
+
 export interface JobUsage {
   inputTokens: number;
   outputTokens: number;
@@ -100,6 +113,8 @@ export interface Job {
   sourceDetails: Record<string, unknown> | null;
   counts: JobCounts;
   usage: JobUsage;
+  /** Chunks embedded of those known, for ingestion jobs; null for the others. */
+  progress: JobProgress | null;
   /** 1, then one more per `retry-failed`. */
   round: number;
   /** The API key that submitted it. */

@@ -128,11 +128,18 @@ export class OutboundGuard {
    */
   async fetch(
     url: string,
-    init: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs: number },
+    init: {
+      method?: string;
+      headers?: Record<string, string>;
+      body?: string;
+      timeoutMs: number;
+      /** The request field the URL came from, named by refusals (redirects included); default `url`/`redirect`. */
+      field?: string;
+    },
   ) {
     let current = url;
     for (let hop = 0; hop <= 5; hop++) {
-      await this.check(current, hop === 0 ? 'url' : 'redirect');
+      await this.check(current, init.field ?? (hop === 0 ? 'url' : 'redirect'));
       const response = await undiciFetch(current, {
         method: init.method ?? 'GET',
         ...(init.headers === undefined ? {} : { headers: init.headers }),
@@ -146,7 +153,8 @@ export class OutboundGuard {
       await response.body?.cancel();
       current = new URL(location, current).toString();
     }
-    throw new EnsembleError('validation_failed', 'url: more than 5 redirects', { field: 'url' });
+    const field = init.field ?? 'url';
+    throw new EnsembleError('validation_failed', `${field}: more than 5 redirects`, { field });
   }
 }
 

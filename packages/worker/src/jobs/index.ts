@@ -1,4 +1,5 @@
 export { CancellationWatch } from './cancellation-watch.ts';
+export { type DocumentTaskHandlerOptions, documentTaskHandler } from './document-task-handler.ts';
 export { ItemSlots } from './item-slots.ts';
 export * from './job-consumers.ts';
 export { type JobPlannerOptions, jobPlannerHandler } from './job-planner-handler.ts';

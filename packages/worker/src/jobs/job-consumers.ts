@@ -1,4 +1,7 @@
 import {
+  type ArtifactStore,
+  type CollectionService,
+  type DocumentChunker,
   defaultJobGroups,
   defaultJobTopics,
   type EventBus,
@@ -12,6 +15,7 @@ import {
 import type { ConsumerLagGroup } from '../consumer-lag-groups.ts';
 import type { ConsumerDefinition } from '../worker.ts';
 import { CancellationWatch } from './cancellation-watch.ts';
+import { documentTaskHandler } from './document-task-handler.ts';
 import { ItemSlots } from './item-slots.ts';
 import { jobPlannerHandler } from './job-planner-handler.ts';
 import { jobTaskHandler } from './job-task-handler.ts';
@@ -90,5 +94,48 @@ export function jobLagGroups(
   return [
     { groupId: groups.planner, topics: [topics.requested] },
     { groupId: groups.tasks, topics: [topics.tasksHigh, topics.tasks] },
+    { groupId: groups.documents, topics: [topics.documents] },
   ];
+}
+
+export interface DocumentConsumerOptions {
+  store: JobWorkStore;
+  collections: CollectionService;
+  chunker: DocumentChunker;
+  artifacts: ArtifactStore;
+  logger: Logger;
+  /** Partitions of the documents topic: documents of as many partitions are ingested at once. */
+  partitions: number;
+  topics?: JobTopics;
+  groups?: JobGroups;
+}
+
+/**
+ * The ingestion jobs' consumer (`ensemble.documents` on the documents topic). It runs only where the
+ * collections are served — the embedded vector index is written by one process — so `ensemble start`
+ * runs it even with the in-process worker off, and `ensemble worker` never does.
+ */
+export function documentConsumer(options: DocumentConsumerOptions): ConsumerDefinition {
+  const topics = options.topics ?? defaultJobTopics;
+  const groups = options.groups ?? defaultJobGroups;
+  const logger = options.logger.child({ component: 'ingestion' });
+  return {
+    name: 'documents',
+    groupId: groups.documents,
+    topics: [topics.documents],
+    batch: {
+      handler: documentTaskHandler({
+        store: options.store,
+        collections: options.collections,
+        chunker: options.chunker,
+        artifacts: options.artifacts,
+        watch: new CancellationWatch(options.store, 250),
+        logger,
+      }),
+      maxRecords: 4,
+    },
+    retry: storageRetry,
+    deadLetterTopic: topics.dlq,
+    concurrency: options.partitions,
+  };
 }

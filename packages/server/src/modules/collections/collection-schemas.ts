@@ -121,19 +121,45 @@ export const ingestBodySchema = z
       .max(400)
       .regex(/^[^#]+$/, "must not contain '#'"),
     source: z.string().max(2_000).optional(),
-    type: z.enum(documentTypes),
+    /** Required with text and base64; with url, taken from the answer's content-type (or the URL) when left out. */
+    type: z.enum(documentTypes).optional(),
     /** The document as text (text, Markdown, HTML), or its bytes in base64 (any type; PDF needs this). */
     text: z.string().min(1).optional(),
     base64: z.base64().min(1).optional(),
+    /** Or where to fetch it (http/https; internal addresses refused unless OUTBOUND_ALLOWED_NETWORKS allows them). */
+    url: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+      .max(2_000)
+      .optional(),
     chunkSize: z.number().int().min(50).max(20_000).default(1_000),
     chunkOverlap: z.number().int().min(0).max(10_000).default(200),
     namespace: z.string().max(512).optional(),
   })
-  .refine((body) => (body.text === undefined) !== (body.base64 === undefined), {
-    message: 'send exactly one of text and base64',
+  .refine((body) => [body.text, body.base64, body.url].filter((x) => x !== undefined).length === 1, {
+    message: 'send exactly one of text, base64 and url',
     path: ['text'],
   })
+  .refine((body) => body.url !== undefined || body.type !== undefined, {
+    message: 'required with text or base64',
+    path: ['type'],
+  })
   .meta({ id: 'CollectionDocument' });
+
+export const ingestQuerySchema = z.strictObject({
+  /** `true`: ingest in the request and answer with the result (200), whatever the document's size. */
+  wait: z.enum(['true', 'false']).optional(),
+});
+
+export const ingestAcceptedSchema = z
+  .object({
+    object: z.literal('ingestion'),
+    documentId: z.string(),
+    jobId: z
+      .string()
+      .meta({ description: 'The embed job ingesting the document: follow /api/jobs/{id} and its events' }),
+    status: z.string(),
+  })
+  .meta({ id: 'CollectionIngestAccepted' });
 
 export const ingestResultSchema = z
   .object({ documentId: z.string(), chunks: z.number(), removed: z.number() })

@@ -1,14 +1,24 @@
+import { createHash } from 'node:crypto';
 import {
+  type ArtifactStore,
+  type Collection,
   type CollectionService,
   canonicalNamespace,
   type DocumentChunker,
+  type DocumentType,
   deleteDocument,
+  type IngestJobItem,
   ingestDocument,
+  inlineIngestMaxBytes,
+  type JobRepository,
+  type Principal,
   type VectorDeletion,
+  validationError,
 } from '@ensemble/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { openAiErrorBodySchema } from '../../errors/openai-error-body.ts';
+import type { OutboundGuard } from '../../security/outbound-guard.ts';
 import { collectionJson } from './collection-json.ts';
 import {
   collectionListSchema,
@@ -17,7 +27,9 @@ import {
   deleteVectorsBodySchema,
   documentDeleteQuerySchema,
   documentParamsSchema,
+  ingestAcceptedSchema,
   ingestBodySchema,
+  ingestQuerySchema,
   ingestResultSchema,
   listCollectionsQuerySchema,
   newCollectionBodySchema,
@@ -26,6 +38,7 @@ import {
   upsertBodySchema,
   upsertResultSchema,
 } from './collection-schemas.ts';
+import { type DocumentFetchLimits, fetchDocument } from './fetch-document.ts';
 
 const errors = {
   400: openAiErrorBodySchema,
@@ -41,6 +54,18 @@ export interface CollectionsModuleOptions {
   collections: CollectionService;
   /** Text out of documents and the splitters; without it there is no `/documents` route. */
   chunker?: DocumentChunker;
+  /**
+   * Ingestion as jobs: documents beyond a small inline text are stored in the artifact store and
+   * ingested by an `embed` job (202 with its id). Without it every document is ingested in the request.
+   */
+  ingestJobs?: {
+    jobs: JobRepository;
+    artifacts: ArtifactStore;
+    /** Bounds a whole document's ingestion (the job's item timeout). */
+    timeoutMs: number;
+  };
+  /** Documents named by URL are fetched through it (SSRF rules), within these limits; without it `url` is refused. */
+  fetcher?: { guard: OutboundGuard; limits: DocumentFetchLimits };
 }
 
 /**
@@ -50,7 +75,7 @@ export interface CollectionsModuleOptions {
  * metadata filter and optional MMR.
  */
 export function collectionsModule(options: CollectionsModuleOptions): FastifyPluginAsyncZod {
-  const { collections, chunker } = options;
+  const { collections, chunker, ingestJobs, fetcher } = options;
   return async (app) => {
     app.get(
       '/api/collections',
@@ -203,32 +228,63 @@ export function collectionsModule(options: CollectionsModuleOptions): FastifyPlu
         {
           schema: {
             tags,
-            summary: 'Ingest a document: text, Markdown, HTML or PDF, split, embedded, upserted',
+            summary:
+              'Ingest a document: text, Markdown, HTML or PDF (inline, base64 or by URL), split, embedded, upserted',
             description:
-              'Chunks are `<id>#<position>` with metadata `documentId`, `source`, `position` and `text`; re-ingesting an id replaces its chunks (new ones written before old extras are removed).',
+              'Chunks are `<id>#<position>` with metadata `documentId`, `source`, `position` and `text`; re-ingesting an id replaces its chunks (new ones written before old extras are removed). ' +
+              `An inline text up to ${inlineIngestMaxBytes} bytes is ingested in the request (200); anything else — a larger text, base64 bytes, a URL — is an \`embed\` job (202 with its id; progress on /api/jobs/{id} and its events). \`wait=true\` ingests in the request whatever the size.`,
             params: collectionParamsSchema,
+            querystring: ingestQuerySchema,
             body: ingestBodySchema,
-            response: { 200: ingestResultSchema, ...errors },
+            response: { 200: ingestResultSchema, 202: ingestAcceptedSchema, ...errors },
           },
         },
-        async (request) => {
+        async (request, reply) => {
           const collection = await collections.get(request.principal.projectId, request.params.name);
           const body = request.body;
-          const bytes =
-            body.base64 !== undefined ? Buffer.from(body.base64, 'base64') : Buffer.from(body.text as string, 'utf8');
-          return ingestDocument(
-            collections,
-            chunker,
-            collection,
-            {
-              id: body.id,
-              type: body.type,
-              bytes,
-              ...(body.source === undefined ? {} : { source: body.source }),
-              ...(body.namespace === undefined ? {} : { namespace: body.namespace }),
-            },
-            { chunkSize: body.chunkSize, chunkOverlap: body.chunkOverlap },
-          );
+          let bytes: Buffer;
+          let type = body.type as DocumentType | undefined;
+          if (body.url !== undefined) {
+            if (fetcher === undefined) throw validationError('body.url', 'documents by URL are not enabled here');
+            const fetched = await fetchDocument(fetcher.guard, body.url, 'body.url', fetcher.limits, type);
+            bytes = fetched.bytes;
+            type = fetched.type;
+          } else {
+            bytes =
+              body.base64 !== undefined ? Buffer.from(body.base64, 'base64') : Buffer.from(body.text as string, 'utf8');
+          }
+          const document = {
+            id: body.id,
+            type: type as DocumentType,
+            ...(body.source === undefined
+              ? body.url === undefined
+                ? {}
+                : { source: body.url }
+              : { source: body.source }),
+            ...(body.namespace === undefined ? {} : { namespace: body.namespace }),
+          };
+          const small = body.text !== undefined && bytes.length <= inlineIngestMaxBytes;
+          if (ingestJobs === undefined || small || request.query.wait === 'true') {
+            return ingestDocument(
+              collections,
+              chunker,
+              collection,
+              { ...document, bytes },
+              { chunkSize: body.chunkSize, chunkOverlap: body.chunkOverlap },
+            );
+          }
+          if (body.chunkOverlap >= body.chunkSize)
+            throw validationError('body.chunkOverlap', 'must be smaller than chunkSize');
+          const job = await submitIngestJob(ingestJobs, request.principal, collection, {
+            ...document,
+            chunkSize: body.chunkSize,
+            chunkOverlap: body.chunkOverlap,
+            bytes,
+          });
+          request.log.info({ jobId: job.id, documentId: body.id, bytes: bytes.length }, 'ingestion job submitted');
+          return reply
+            .code(202)
+            .send({ object: 'ingestion' as const, documentId: body.id, jobId: job.id, status: job.status });
         },
       );
 
@@ -251,4 +307,45 @@ export function collectionsModule(options: CollectionsModuleOptions): FastifyPlu
       );
     }
   };
+}
+
+/** Stores the document's bytes and submits the `embed` job (source `ingest`) that ingests it. */
+async function submitIngestJob(
+  ingest: NonNullable<CollectionsModuleOptions['ingestJobs']>,
+  principal: Principal,
+  collection: Collection,
+  document: Omit<IngestJobItem['document'], 'artifact'> & { bytes: Buffer },
+) {
+  if (collection.embedding === null) {
+    throw validationError('name', `collection '${collection.name}' has no embedding model: it takes vectors only`);
+  }
+  const { bytes, ...rest } = document;
+  const stored = await ingest.artifacts.put(
+    (async function* () {
+      yield bytes;
+    })(),
+  );
+  const item: IngestJobItem = { collection: collection.name, document: { ...rest, artifact: stored.sha256 } };
+  const { job } = await ingest.jobs.submit(
+    {
+      projectId: principal.projectId,
+      type: 'embed',
+      model: collection.embedding.model,
+      target: { name: collection.embedding.model, version: collection.embedding.version, kind: 'embedding' },
+      priority: 'normal',
+      itemTimeoutMs: ingest.timeoutMs,
+      retry: { maxAttempts: 1, initialDelayMs: 0, maxDelayMs: 0 },
+      webhook: null,
+      metadata: { collection: collection.name, documentId: document.id },
+      idempotencyKey: null,
+      requestSha256: createHash('sha256').update(JSON.stringify(item)).digest('hex'),
+      source: 'ingest',
+      sourceDetails: { collection: collection.name, documentId: document.id },
+      createdBy: principal.keyId,
+    },
+    (async function* () {
+      yield [{ customId: document.id, body: item as unknown as Record<string, unknown> }];
+    })(),
+  );
+  return job;
 }

@@ -57,6 +57,13 @@ export const jobSchema = z
       outputTokens: z.number().int(),
       costUsd: z.number().nullable().meta({ description: 'So far, from the model’s pricing; null without one' }),
     }),
+    progress: z
+      .object({ unit: z.literal('chunks'), done: z.number().int(), total: z.number().int() })
+      .nullable()
+      .meta({
+        description:
+          'Ingestion jobs: chunks embedded and upserted of those known so far (total grows as documents are parsed); null for other jobs',
+      }),
     round: z.number().int().meta({ description: '1, then one more per retry-failed' }),
     createdAt: z.iso.datetime(),
     startedAt: z.iso.datetime().nullable(),
@@ -124,6 +131,7 @@ export function jobJson(job: Job, now = Date.now()) {
     source: job.source,
     counts: { ...job.counts, pending: pendingItems(job.counts) },
     usage: { ...job.usage },
+    progress: job.progress === null ? null : { ...job.progress },
     round: job.round,
     createdAt: job.createdAt.toISOString(),
     startedAt: job.startedAt?.toISOString() ?? null,
