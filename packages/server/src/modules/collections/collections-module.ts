@@ -331,7 +331,12 @@ async function submitIngestJob(
       projectId: principal.projectId,
       type: 'embed',
       model: collection.embedding.model,
-      target: { name: collection.embedding.model, version: collection.embedding.version, kind: 'embedding' },
+      target: {
+        type: 'model',
+        name: collection.embedding.model,
+        version: collection.embedding.version,
+        kind: 'embedding',
+      },
       priority: 'normal',
       itemTimeoutMs: ingest.timeoutMs,
       retry: { maxAttempts: 1, initialDelayMs: 0, maxDelayMs: 0 },
