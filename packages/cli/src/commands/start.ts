@@ -87,6 +87,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
         models: registry.models,
         usage: config.usage.ledger ? usage : undefined,
         collections: collections.service,
+        routes: routes.lookup,
       });
       onClose(() => pipelines.close());
       checkpoint();

@@ -1,3 +1,4 @@
+import { PostgresRouteRepository } from '@ensemble/adapters/postgres';
 import { BufferedUsageRecorder, createLogger } from '@ensemble/server';
 import { startWorker } from '@ensemble/worker';
 import { loadConfig } from '../config/load-config.ts';
@@ -36,6 +37,8 @@ export async function workerCommand(options: GlobalOptions): Promise<void> {
         runtimes: runtimes.manager,
         models: registry.models,
         usage,
+        // Model steps naming routes: read uncached here (a nested-route expansion is kept 2 s per route).
+        routes: new PostgresRouteRepository(platform.database.db),
         reconcile: false,
       });
       onClose(() => pipelines.close());

@@ -9,6 +9,7 @@ import {
   type ModelRuntimeManager,
   PipelineExecutor,
   type PipelineLimits,
+  type RouteLookup,
   StepCache,
   type UsageRecorder,
   validatePipeline,
@@ -41,6 +42,8 @@ export interface OpenPipelinesOptions {
   usage?: UsageRecorder | undefined;
   /** Where `retrieve` steps search; none: they are refused at validation. */
   collections?: CollectionService | undefined;
+  /** Where a `model` step's name is looked up as a route first (as `/v1` does); without it steps call models only. */
+  routes?: Pick<RouteLookup, 'current'> | undefined;
   /**
    * Whether `ensemble.yaml`'s pipelines (and the examples) are written to storage: the server's job.
    * A worker (`ensemble worker`) runs the stored ones only. Default true.
@@ -74,7 +77,7 @@ export async function openPipelines(options: OpenPipelinesOptions): Promise<Pipe
     leaseMs: config.runs.leaseMs,
     redactKeys: config.runs.redactKeys,
   });
-  const models = new RuntimePipelineModels(options.runtimes, options.models, options.usage);
+  const models = new RuntimePipelineModels(options.runtimes, options.models, options.usage, options.routes);
   const http = new AllowListPipelineHttp(config.runs.httpAllow);
   const retriever =
     options.collections === undefined ? undefined : new CollectionsPipelineRetriever(options.collections);

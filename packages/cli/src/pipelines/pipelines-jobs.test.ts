@@ -273,4 +273,50 @@ describe('pipeline-run jobs through Kafka', { timeout: 600_000 }, () => {
     assert.equal(runs.length, 3, 'two runs, then one more for the retried item');
     assert.equal(upstream.answered.get('hello'), 1, 'the item that succeeded did not run again');
   });
+  it('a model step naming a route: accepted on save, the policy picks the model, the trace names it', async () => {
+    for (const [name, baseUrl] of [
+      ['route-dead', 'http://127.0.0.1:9/v1'],
+      ['route-live', upstream.baseUrl],
+    ] as const) {
+      const registered = await api('POST', '/api/models', {
+        name,
+        kind: 'chat',
+        provider: 'openai-compatible',
+        providerModelId: 'fake-chat',
+        baseUrl,
+      });
+      assert.equal(registered.status, 201, registered.text);
+    }
+    const route = await api('POST', '/api/routes', {
+      name: 'step-route',
+      policy: { strategy: 'fallback', targets: ['route-dead', 'route-live'] },
+    });
+    assert.equal(route.status, 201, route.text);
+    const created = await api('POST', '/api/pipelines', {
+      name: 'routed-step',
+      definition: { steps: [{ id: 'answer', kind: 'model', model: 'step-route', prompt: '{{input.text}}' }] },
+    });
+    assert.equal(created.status, 201, created.text);
+    const answered = await api('POST', '/api/pipelines/routed-step/run', { input: { text: 'via the route' } });
+    assert.equal(answered.status, 200, answered.text);
+    assert.equal(answered.body.output, 'echo: via the route');
+    const run = await runOf(answered.body.runId);
+    assert.deepEqual(
+      run.steps.map((step) => [step.stepId, step.status, step.model]),
+      [['answer', 'succeeded', 'route-live@1']],
+      'the trace names the model that answered, after the fallback',
+    );
+    // The same pipeline as a job: the route runs inside each item's run too.
+    const submitted = await api('POST', '/api/jobs', {
+      type: 'pipeline-run',
+      pipeline: 'routed-step',
+      inputs: [{ input: { text: 'routed item' } }],
+    });
+    assert.equal(submitted.status, 201, submitted.text);
+    const done = await waitForJob((submitted.body as JobJson).id, ['completed', 'completed_with_errors']);
+    assert.equal(done.status, 'completed');
+    const [line] = await resultsOf(done.id);
+    assert.equal(line?.output?.output, 'echo: routed item');
+    assert.equal((await runOf(line?.output?.runId as string)).steps[0]?.model, 'route-live@1');
+  });
 });
