@@ -62,6 +62,13 @@ describe('jobs through routes (Kafka)', { timeout: 180_000 }, () => {
       assert.equal(call.target, 'fake-chat@1');
       assert.equal(call.attempts, 2);
       assert.equal(call.status, 200);
+      assert.deepEqual(
+        call.trace?.map((attempt) => [attempt.target, attempt.outcome]),
+        [
+          ['fake-down', 'failure'],
+          ['fake-chat', 'success'],
+        ],
+      );
     }
     assert.equal(done.usage.inputTokens, 60);
   });

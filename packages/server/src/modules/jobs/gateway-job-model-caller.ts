@@ -10,6 +10,7 @@ import {
   type Route,
   type RouteContext,
   type RouteRepository,
+  type RouteTrace,
   silentLogger,
   type UsageRecorder,
 } from '@ensemble/core';
@@ -22,6 +23,7 @@ import { ProjectBreakers } from '../openai-gateway/project-breakers.ts';
 import { RouteTargets } from '../openai-gateway/route-targets.ts';
 import { systemClock } from '../openai-gateway/system-clock.ts';
 import { createUpstreamDispatcher } from '../openai-gateway/upstream-dispatcher.ts';
+import { usageAttempts } from '../openai-gateway/usage-meter.ts';
 
 const expectations: Record<JobModelCall['operation'], KindExpectation> = {
   chat: { kinds: ['chat'], as: 'a chat model', field: 'model' },
@@ -77,6 +79,7 @@ export class GatewayJobModelCaller implements JobModelCaller {
     const started = performance.now();
     let loaded: LoadedModel | undefined;
     let attempts = 1;
+    let trace: RouteTrace | undefined;
     try {
       let answer: JobModelAnswer;
       if (call.route === undefined) {
@@ -102,13 +105,16 @@ export class GatewayJobModelCaller implements JobModelCaller {
         );
         loaded = outcome.loaded;
         attempts = outcome.attempts;
+        trace = outcome.trace;
         answer = outcome.value;
       }
-      this.#record(call, loaded, startedAt, started, answer, undefined, attempts);
+      this.#record(call, loaded, startedAt, started, answer, undefined, attempts, trace);
       return answer;
     } catch (error) {
-      const tried = EnsembleError.isInstance(error) ? error.details?.attempts : undefined;
-      this.#record(call, loaded, startedAt, started, undefined, error, typeof tried === 'number' ? tried : attempts);
+      const details = EnsembleError.isInstance(error) ? error.details : undefined;
+      const tried = typeof details?.attempts === 'number' ? details.attempts : attempts;
+      const failedTrace = Array.isArray(details?.trace) ? (details.trace as RouteTrace) : undefined;
+      this.#record(call, loaded, startedAt, started, undefined, error, tried, failedTrace);
       throw error;
     }
   }
@@ -173,6 +179,7 @@ export class GatewayJobModelCaller implements JobModelCaller {
     answer: JobModelAnswer | undefined,
     error: unknown,
     attempts: number,
+    trace: RouteTrace | undefined,
   ): void {
     if (this.#usage === undefined || call.usage === undefined) return;
     const failure = error === undefined ? undefined : EnsembleError.isInstance(error) ? error : undefined;
@@ -196,6 +203,7 @@ export class GatewayJobModelCaller implements JobModelCaller {
       errorCode: error === undefined ? null : (failure?.code ?? 'internal_error'),
       cacheHit: false,
       attempts,
+      ...(trace === undefined ? {} : { trace: usageAttempts(trace) }),
     });
   }
 

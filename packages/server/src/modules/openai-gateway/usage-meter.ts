@@ -165,7 +165,7 @@ export class UsageMeter {
 }
 
 /** The ledger's copy of a route trace: what each try did and how long it took, without clocks. */
-function usageAttempts(trace: RouteTrace): UsageAttempt[] {
+export function usageAttempts(trace: RouteTrace): UsageAttempt[] {
   return trace.slice(0, maxUsageAttempts).map((record) => ({
     // Bounded as the ledger's schema says: a record it would refuse would lose the whole call's usage.
     target: record.target.slice(0, 500),
