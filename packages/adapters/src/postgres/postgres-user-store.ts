@@ -3,6 +3,7 @@ import {
   EnsembleError,
   type newConsoleUserSchema,
   notFound,
+  type OidcIdentity,
   type Page,
   type ProjectMember,
   type ProjectRole,
@@ -175,6 +176,65 @@ export class PostgresUserStore {
   async findForLogin(email: string): Promise<LoginRecord | undefined> {
     const row = await this.#db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
     return row === undefined ? undefined : { user: toUser(row), passwordHash: row.password_hash };
+  }
+
+  /**
+   * The account an OpenID Connect identity signs in to: the one linked to its issuer and subject; else
+   * the account with its email, when the provider verified that email (linked from then on); else a new
+   * account with `defaults.role` in `defaults.projectId`. `undefined` when none may be used: no email
+   * to make an account with, or an email whose account is linked to another subject.
+   */
+  async findOrCreateOidcUser(
+    identity: OidcIdentity,
+    defaults: { projectId: string; role: ProjectRole },
+  ): Promise<ConsoleUser | undefined> {
+    return this.#db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(${advisoryLockKey('ensemble', 'users', 'oidc')}::bigint)`.execute(trx);
+      const linked = await trx
+        .selectFrom('users')
+        .selectAll()
+        .where('oidc_issuer', '=', identity.issuer)
+        .where('oidc_subject', '=', identity.subject)
+        .executeTakeFirst();
+      if (linked !== undefined) return toUser(linked);
+      if (identity.email === undefined) return undefined;
+      const byEmail = await trx.selectFrom('users').selectAll().where('email', '=', identity.email).executeTakeFirst();
+      if (byEmail !== undefined) {
+        // An unverified email would let anyone who types it at the provider take the account over.
+        if (!identity.emailVerified || byEmail.oidc_subject !== null) return undefined;
+        const row = await trx
+          .updateTable('users')
+          .set({ oidc_issuer: identity.issuer, oidc_subject: identity.subject })
+          .where('id', '=', byEmail.id)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return toUser(row);
+      }
+      const project = await trx
+        .selectFrom('projects')
+        .select('id')
+        .where('id', '=', defaults.projectId)
+        .executeTakeFirst();
+      const row = await trx
+        .insertInto('users')
+        .values({
+          id: generateUserId(),
+          email: identity.email,
+          name: identity.name ?? null,
+          password_hash: null,
+          oidc_issuer: identity.issuer,
+          oidc_subject: identity.subject,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      if (project !== undefined) {
+        await trx
+          .insertInto('user_memberships')
+          .values({ user_id: row.id, project_id: project.id, role: defaults.role })
+          .execute();
+      }
+      return toUser(row);
+    });
   }
 
   async recordLogin(id: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { verifyPassword } from '@ensemble/adapters/auth';
+import { OpenIdClientSignIn } from '@ensemble/adapters/oidc';
 import {
   type Database,
   PostgresFailureCounter,
@@ -14,6 +15,47 @@ export interface Accounts {
   failures: PostgresFailureCounter;
   /** `/api/auth` (sign-in, sign-out, me) and `/api/users`. */
   modules: EnsembleModule[];
+}
+
+/** OpenID Connect sign-in when OIDC_ISSUER is set: then the client id, secret and redirect URI must be too. */
+function oidcOption(config: EnsembleConfig, logger: Logger): Pick<AuthModuleOptions, 'oidc'> {
+  const { oidcIssuer, oidcClientId, oidcClientSecret, oidcRedirectUri } = config.auth;
+  if (oidcIssuer === undefined) return {};
+  const missing = (
+    [
+      ['OIDC_CLIENT_ID', oidcClientId],
+      ['OIDC_CLIENT_SECRET', oidcClientSecret],
+      ['OIDC_REDIRECT_URI', oidcRedirectUri],
+    ] as const
+  ).find(([, value]) => value === undefined);
+  if (
+    missing !== undefined ||
+    oidcClientId === undefined ||
+    oidcClientSecret === undefined ||
+    oidcRedirectUri === undefined
+  ) {
+    const name = missing?.[0] ?? 'OIDC_CLIENT_ID';
+    throw new EnsembleError(
+      'config_invalid',
+      `OIDC_ISSUER is set but ${name} is not. Fix: set ${name}, or unset OIDC_ISSUER.`,
+      {
+        field: name,
+      },
+    );
+  }
+  return {
+    oidc: {
+      signIn: new OpenIdClientSignIn({
+        issuer: oidcIssuer,
+        clientId: oidcClientId,
+        clientSecret: oidcClientSecret,
+        redirectUri: oidcRedirectUri,
+        logger,
+      }),
+      redirectUri: oidcRedirectUri,
+      defaults: { projectId: config.auth.oidcDefaultProject, role: config.auth.oidcDefaultRole },
+    },
+  };
 }
 
 /** Failed sign-ins are counted in windows of this length (docs/security.md). */
@@ -69,6 +111,7 @@ export async function openAccounts({
       windowMs: loginWindowMs,
     },
     cookieSecure: config.auth.cookieSecure,
+    ...oidcOption(config, logger),
   };
   return { users, sessions, failures, modules: [authModule(options), usersModule(users)] };
 }

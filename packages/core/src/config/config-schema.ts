@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { adminKeyProblem } from '../auth/api-key.ts';
 import { emailSchema, passwordSchema } from '../auth/console-user.ts';
 import { declaredCredentialSchema, declaredModelSchema } from '../models/declared-models.ts';
+import { projectIdSchema } from '../projects/project.ts';
 import { declaredRouteSchema } from '../routes/declared-routes.ts';
+import { projectRoleSchema } from '../security/project-role.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -316,6 +318,15 @@ export const configSchema = z.strictObject({
       loginFailuresPerAccount: z.coerce.number().int().min(1).max(100_000).default(10),
       /** Failed sign-ins per source address in 15 minutes before it is refused (429). */
       loginFailuresPerAddress: z.coerce.number().int().min(1).max(100_000).default(50),
+      /** OpenID Connect sign-in: the issuer (https, or http on a loopback host); unset, no SSO. */
+      oidcIssuer: z.url({ protocol: /^https?$/ }).optional(),
+      oidcClientId: z.string().trim().min(1).max(500).optional(),
+      oidcClientSecret: z.string().min(1).max(2000).optional(),
+      /** Where the provider sends the browser back: `<public URL>/api/auth/oidc/callback`. */
+      oidcRedirectUri: z.url({ protocol: /^https?$/ }).optional(),
+      /** The role a user first signing in through OpenID Connect gets, in `oidcDefaultProject`. */
+      oidcDefaultRole: projectRoleSchema.default('viewer'),
+      oidcDefaultProject: projectIdSchema.default('default'),
       /** Internal ranges (loopback, private, link-local) user-supplied URLs may reach anyway; none by default. */
       outboundAllowedNetworks: cidrList.default([]),
       /** When set, the only hosts user-supplied URLs may name (`.example.com` for subdomains). */
@@ -530,6 +541,21 @@ export const environmentVariables = {
     path: 'auth.loginFailuresPerAddress',
     fix: 'a whole number of failed sign-ins per source address in 15 minutes, e.g. 50',
   },
+  OIDC_ISSUER: {
+    path: 'auth.oidcIssuer',
+    fix: 'the https URL of the OpenID Connect issuer (its /.well-known/openid-configuration is read), e.g. https://accounts.google.com',
+  },
+  OIDC_CLIENT_ID: { path: 'auth.oidcClientId', fix: 'the client id registered with the OpenID Connect provider' },
+  OIDC_CLIENT_SECRET: {
+    path: 'auth.oidcClientSecret',
+    fix: 'the client secret registered with the OpenID Connect provider, from a secret store',
+  },
+  OIDC_REDIRECT_URI: {
+    path: 'auth.oidcRedirectUri',
+    fix: "Ensemble's public URL followed by /api/auth/oidc/callback, as registered with the provider",
+  },
+  OIDC_DEFAULT_ROLE: { path: 'auth.oidcDefaultRole', fix: 'viewer, developer, admin or owner' },
+  OIDC_DEFAULT_PROJECT: { path: 'auth.oidcDefaultProject', fix: 'a project id, e.g. default' },
   AUTH_FAILED_ATTEMPTS_PER_MINUTE: {
     path: 'auth.failedAttemptsPerMinute',
     fix: 'a whole number of attempts per minute, e.g. 30 (0 turns the throttling off)',

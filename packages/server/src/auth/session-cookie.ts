@@ -9,16 +9,7 @@ export const csrfHeader = 'x-ensemble-csrf';
 
 /** The session cookie's value, or `undefined` when the request has none. */
 export function sessionCookieOf(request: FastifyRequest): string | undefined {
-  const header = request.headers.cookie;
-  if (header === undefined) return undefined;
-  for (const part of header.split(';')) {
-    const separator = part.indexOf('=');
-    if (separator < 0) continue;
-    if (part.slice(0, separator).trim() !== sessionCookieName) continue;
-    const value = part.slice(separator + 1).trim();
-    return value === '' ? undefined : value;
-  }
-  return undefined;
+  return cookieOf(request, sessionCookieName);
 }
 
 /** Whether the presented token is the session's, compared in constant time. */
@@ -50,6 +41,44 @@ export function setSessionCookie(
   ];
   if (secure || request.protocol === 'https') attributes.push('Secure');
   reply.header('set-cookie', attributes.join('; '));
+}
+
+/** Holds state, nonce and PKCE verifier between the redirect to the provider and its callback. */
+export const oidcCookieName = 'ensemble_oidc';
+const oidcCookiePath = '/api/auth/oidc';
+
+/**
+ * `SameSite=Lax`, not Strict: the provider sends the browser back with a top-level GET from its own
+ * site, which a Strict cookie would not accompany. It holds no credential, only the checks of one
+ * sign-in, for 10 minutes.
+ */
+export function setOidcCookie(request: FastifyRequest, reply: FastifyReply, value: string, secure: boolean): void {
+  const attributes = [
+    `${oidcCookieName}=${value}`,
+    `Path=${oidcCookiePath}`,
+    'HttpOnly',
+    'SameSite=Lax',
+    'Max-Age=600',
+  ];
+  if (secure || request.protocol === 'https') attributes.push('Secure');
+  reply.header('set-cookie', attributes.join('; '));
+}
+
+export function clearOidcCookie(): string {
+  return `${oidcCookieName}=; Path=${oidcCookiePath}; HttpOnly; SameSite=Lax; Max-Age=0`;
+}
+
+/** A cookie's value by name, or `undefined`. */
+export function cookieOf(request: FastifyRequest, name: string): string | undefined {
+  const header = request.headers.cookie;
+  if (header === undefined) return undefined;
+  for (const part of header.split(';')) {
+    const separator = part.indexOf('=');
+    if (separator < 0 || part.slice(0, separator).trim() !== name) continue;
+    const value = part.slice(separator + 1).trim();
+    return value === '' ? undefined : value;
+  }
+  return undefined;
 }
 
 export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply, secure: boolean): void {

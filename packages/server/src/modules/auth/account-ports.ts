@@ -1,9 +1,20 @@
-import type { ConsoleUser, FailureCounter, ProjectRole, SessionAuthenticator } from '@ensemble/core';
+import type {
+  ConsoleUser,
+  FailureCounter,
+  OidcIdentity,
+  OidcSignIn,
+  ProjectRole,
+  SessionAuthenticator,
+} from '@ensemble/core';
 
 /** What sign-in reads about an account (the CLI wires PostgresUserStore). */
 export interface AccountDirectory {
   findForLogin(email: string): Promise<{ user: ConsoleUser; passwordHash: string | null } | undefined>;
   recordLogin(id: string): Promise<void>;
+  findOrCreateOidcUser(
+    identity: OidcIdentity,
+    defaults: { projectId: string; role: ProjectRole },
+  ): Promise<ConsoleUser | undefined>;
   describe(id: string): Promise<{ user: ConsoleUser; roles: Array<{ projectId: string; role: ProjectRole }> }>;
 }
 
@@ -24,4 +35,6 @@ export interface AuthModuleOptions {
   throttle: { perAccount: number; perAddress: number; windowMs: number };
   /** Marks the cookie `Secure` even over plain HTTP (AUTH_COOKIE_SECURE). */
   cookieSecure: boolean;
+  /** OpenID Connect sign-in, when configured; new users get `defaults`' role in its project. */
+  oidc?: { signIn: OidcSignIn; redirectUri: string; defaults: { projectId: string; role: ProjectRole } };
 }

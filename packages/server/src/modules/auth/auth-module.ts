@@ -1,12 +1,16 @@
-import { EnsembleError } from '@ensemble/core';
+import { EnsembleError, notFound } from '@ensemble/core';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
+  clearOidcCookie,
   clearSessionCookie,
+  cookieOf,
   csrfHeader,
   csrfTokenMatches,
+  oidcCookieName,
   sessionCookieOf,
+  setOidcCookie,
   setSessionCookie,
 } from '../../auth/session-cookie.ts';
 import { openAiErrorBodySchema } from '../../errors/openai-error-body.ts';
@@ -30,8 +34,104 @@ const wrongCredentials = 'Wrong email or password';
  * across instances; an unknown account costs the same scrypt as a known one.
  */
 export function authModule(options: AuthModuleOptions): FastifyPluginAsyncZod {
-  const { accounts, sessions, failures, throttle, cookieSecure } = options;
+  const { accounts, sessions, failures, throttle, cookieSecure, oidc } = options;
   return async (app) => {
+    app.get(
+      '/api/auth/providers',
+      {
+        config: { authentication: 'none' },
+        schema: {
+          tags,
+          summary: 'How one may sign in to the console: password, and OpenID Connect when configured',
+          response: {
+            200: z.object({ password: z.boolean(), oidc: z.boolean() }).meta({ id: 'SignInProviders' }),
+            ...errors,
+          },
+        },
+      },
+      async () => ({ password: true, oidc: oidc !== undefined }),
+    );
+
+    app.get(
+      '/api/auth/oidc/start',
+      {
+        config: { authentication: 'none' },
+        schema: {
+          tags,
+          summary: 'Start OpenID Connect sign-in: redirects to the provider (authorization code flow with PKCE)',
+          response: {
+            302: z.null().meta({ description: "To the provider's authorization URL" }),
+            ...errors,
+            404: openAiErrorBodySchema,
+            502: openAiErrorBodySchema,
+          },
+        },
+      },
+      async (request, reply) => {
+        if (oidc === undefined) throw notFound('sign-in provider', 'oidc');
+        const { url, pending } = await oidc.signIn.start();
+        setOidcCookie(request, reply, [pending.state, pending.nonce, pending.codeVerifier].join('.'), cookieSecure);
+        reply.header('cache-control', 'no-store');
+        return reply.redirect(url, 302);
+      },
+    );
+
+    app.get(
+      '/api/auth/oidc/callback',
+      {
+        config: { authentication: 'none' },
+        schema: {
+          tags,
+          summary: 'Where the OpenID Connect provider sends the browser back; signs in and redirects to the console',
+          querystring: z.looseObject({
+            code: z.string().max(4096).optional(),
+            state: z.string().max(1024).optional(),
+            error: z.string().max(1024).optional(),
+          }),
+          response: {
+            302: z.null().meta({ description: 'To the console, signed in' }),
+            ...errors,
+            404: openAiErrorBodySchema,
+            502: openAiErrorBodySchema,
+          },
+        },
+      },
+      async (request, reply) => {
+        if (oidc === undefined) throw notFound('sign-in provider', 'oidc');
+        const [state, nonce, codeVerifier] = (cookieOf(request, oidcCookieName) ?? '').split('.');
+        if (state === undefined || nonce === undefined || codeVerifier === undefined || state === '') {
+          throw new EnsembleError('unauthorized', 'This sign-in was not started here or has expired; sign in again', {
+            details: { reason: 'oidc_state' },
+          });
+        }
+        if (request.query.error !== undefined) {
+          throw new EnsembleError('unauthorized', `The sign-in provider refused: ${request.query.error}`, {
+            details: { reason: 'oidc' },
+          });
+        }
+        const callbackUrl = new URL(oidc.redirectUri);
+        const query = request.url.indexOf('?');
+        callbackUrl.search = query < 0 ? '' : request.url.slice(query);
+        const identity = await oidc.signIn.finish(callbackUrl, { state, nonce, codeVerifier });
+        const user = await accounts.findOrCreateOidcUser(identity, oidc.defaults);
+        if (user === undefined || user.disabledAt !== null) {
+          request.log.info(
+            { issuer: identity.issuer, reason: user === undefined ? 'unmatched' : 'disabled' },
+            'SSO sign-in refused',
+          );
+          throw new EnsembleError('unauthorized', 'This identity may not sign in here; ask an admin', {
+            details: { reason: 'oidc_account' },
+          });
+        }
+        await accounts.recordLogin(user.id);
+        const session = await sessions.open(user.id, request.ip);
+        setSessionCookie(request, reply, session.secret, session.expiresAt, cookieSecure);
+        reply.header('set-cookie', clearOidcCookie());
+        request.log.info({ userId: user.id }, 'signed in through OpenID Connect');
+        return reply.redirect('/', 302);
+      },
+    );
+
     app.post(
       '/api/auth/login',
       {

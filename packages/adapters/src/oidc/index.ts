@@ -1,0 +1,1 @@
+export * from './openid-client-sign-in.ts';
