@@ -140,6 +140,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
             collections.service,
             pipelines,
             outbound,
+            collections.embedded,
           ),
           consoleModule({ root: consoleRoot }),
         ],

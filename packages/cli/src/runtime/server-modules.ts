@@ -16,7 +16,9 @@ import {
   defaultJobTopics,
   type EnsembleConfig,
   type ModelRuntimeManager,
+  RuntimeTextEmbedder,
   type UsageRecorder,
+  type VectorStore,
 } from '@ensemble/core';
 import {
   artifactsModule,
@@ -57,6 +59,8 @@ export function serverModules(
   pipelines?: Pipelines,
   /** The SSRF guard documents named by URL are fetched through. */
   outbound?: OutboundGuard,
+  /** The embedded vector index, for the routes' semantic cache. */
+  semanticStore?: VectorStore,
 ): EnsembleModule[] {
   const artifactOwners = new PostgresArtifactOwners(platform.database.db);
   return [
@@ -75,6 +79,9 @@ export function serverModules(
       routes: routes.lookup,
       ...(pipelines === undefined ? {} : { pipelines: pipelines.service }),
       cache: { ttlMs: uploads.config.gateway.cacheTtlMs, maxBytes: uploads.config.gateway.cacheMaxBytes },
+      ...(semanticStore === undefined
+        ? {}
+        : { semanticCache: { store: semanticStore, embedder: new RuntimeTextEmbedder(runtimes) } }),
     }),
     usageModule(new PostgresUsageLedger(platform.database.db)),
     ...(pipelines?.modules ?? []),

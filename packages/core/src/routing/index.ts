@@ -17,4 +17,5 @@ export * from './route-context.ts';
 export * from './route-policy.ts';
 export * from './route-trace.ts';
 export * from './router.ts';
+export * from './semantic-cache-policy.ts';
 export * from './weighted-choice.ts';

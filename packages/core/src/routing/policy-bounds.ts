@@ -9,7 +9,8 @@ export interface PolicyBoundsIssue {
 /**
  * Checks nesting depth and the number of targets on the raw input, before the schema recurses
  * into it, so that a hostile document cannot make validation itself expensive. Also rejects a
- * `weight` outside a loadbalance node, where it would silently mean nothing.
+ * `weight` outside a loadbalance node and a `semanticCache` below the top node, where they would
+ * silently mean nothing.
  */
 export function checkPolicyBounds(input: unknown): PolicyBoundsIssue | undefined {
   let targets = 0;
@@ -28,6 +29,9 @@ export function checkPolicyBounds(input: unknown): PolicyBoundsIssue | undefined
       const record = node as Record<string, unknown>;
       if (record.weight !== undefined && !underLoadbalance) {
         return { path: [...path, 'weight'], message: 'only applies to the targets of a loadbalance node' };
+      }
+      if (record.semanticCache !== undefined && depth > 1) {
+        return { path: [...path, 'semanticCache'], message: "applies to the route's top node only" };
       }
       if (record.strategy === 'single') targets += 1;
       const children: [unknown, (string | number)[]][] = [];

@@ -9,6 +9,11 @@ import type { OutcomeSelector } from './outcome-matcher.ts';
 import { outcomeMatcherSchema } from './outcome-matcher.ts';
 import { type RouteRetryPolicy, type RouteRetryPolicyInput, retryPolicySchema } from './retry-policy.ts';
 import { type RouteCondition, routeConditionSchema } from './route-condition.ts';
+import {
+  type SemanticCachePolicy,
+  type SemanticCachePolicyInput,
+  semanticCachePolicySchema,
+} from './semantic-cache-policy.ts';
 
 /**
  * Settings any node may carry. Descendants inherit them (the nearest node that sets one wins, as a
@@ -25,6 +30,8 @@ export interface NodeSettings {
   circuitBreaker?: CircuitBreakerPolicy;
   /** Share of traffic when the parent is a `loadbalance` node (default 1). */
   weight?: number;
+  /** The route's semantic cache; read on the top node only (elsewhere it is refused). */
+  semanticCache?: SemanticCachePolicy;
 }
 
 /** One target: a model (`openai/gpt-4o-mini`, `name@3`, `name:production`) or another route's name. */
@@ -67,6 +74,7 @@ interface NodeSettingsInput {
   fallbackOn?: OutcomeSelector[];
   circuitBreaker?: CircuitBreakerPolicyInput;
   weight?: number;
+  semanticCache?: SemanticCachePolicyInput;
 }
 
 /** What users write: a bare string is shorthand for `{ strategy: single, target: <string> }`. */
@@ -99,6 +107,7 @@ const settingsShape = {
   fallbackOn: outcomeMatcherSchema.optional(),
   circuitBreaker: circuitBreakerPolicySchema.optional(),
   weight: z.number().min(0).max(1_000_000).optional(),
+  semanticCache: semanticCachePolicySchema.optional(),
 };
 
 const childrenSchema = z

@@ -6,7 +6,9 @@ import {
   type ModelRepository,
   type ModelRuntimeManager,
   type RouteLookup,
+  type TextEmbedder,
   type UsageRecorder,
+  type VectorStore,
 } from '@ensemble/core';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -28,6 +30,8 @@ import { OpenAiStreamScanner } from './openai-stream-scanner.ts';
 import { ProjectBreakers } from './project-breakers.ts';
 import { ResponseCache } from './response-cache.ts';
 import { RouteTargets } from './route-targets.ts';
+import { SemanticAnswers } from './semantic-answers.ts';
+import { type SemanticStep, semanticCacheStep } from './semantic-cache-step.ts';
 import { systemClock } from './system-clock.ts';
 import { createUpstreamDispatcher } from './upstream-dispatcher.ts';
 import type { UsageSink } from './usage-meter.ts';
@@ -56,6 +60,11 @@ export interface OpenAiGatewayModuleOptions {
   cache?: { ttlMs?: number; maxBytes?: number };
   /** Pipelines served as models: `model: "pipeline/<name>"`; none: such names are unknown models. */
   pipelines?: PipelineService;
+  /**
+   * The semantic cache routes opt into (`policy.semanticCache`): the embedded vector index and the
+   * embedder of prompts. None: routes' `semanticCache` is ignored.
+   */
+  semanticCache?: { store: VectorStore; embedder: TextEmbedder };
 }
 
 const tags = ['openai-compatible'];
@@ -116,6 +125,10 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
       completionTimeoutMs: options.completionTimeoutMs ?? 10 * 60_000,
     };
     app.registerErrorFormatter('/v1', formatGatewayError);
+    const semantic =
+      options.semanticCache === undefined || options.routes === undefined
+        ? undefined
+        : { answers: new SemanticAnswers(options.semanticCache), routes: options.routes };
 
     app.post(
       '/v1/chat/completions',
@@ -142,6 +155,11 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
         }
         const call = new GatewayCall(dependencies, request, reply, 'chat', chatExpectation);
         try {
+          const step: SemanticStep | undefined =
+            semantic === undefined
+              ? undefined
+              : await semanticCacheStep(semantic.answers, semantic.routes, request, reply, call);
+          if (step?.answered === true) return reply;
           if (body.stream !== true) {
             const outcome = await call.run((loaded, signal) =>
               cachedAnswer(
@@ -152,6 +170,7 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
             );
             call.answered(outcome);
             call.meter.succeed(outcome.value.usage);
+            if (step?.answered === false) step.keep?.(outcome.value, outcome.loaded.descriptor);
             return reply.type(outcome.value.contentType).send(outcome.value.body);
           }
           // The first chunk before any byte: a target that fails at once gets an ordinary error status

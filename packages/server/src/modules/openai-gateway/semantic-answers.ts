@@ -1,0 +1,172 @@
+import { createHash } from 'node:crypto';
+import {
+  type EmbeddingLineage,
+  SemanticCache,
+  type SemanticCachePolicy,
+  type TextEmbedder,
+  type VectorStore,
+} from '@ensemble/core';
+
+export interface SemanticAnswersOptions {
+  /** The embedded vector index (one index per embedding model, a namespace per project and route). */
+  store: VectorStore;
+  /** Embeds prompts with the registry's embedding models. */
+  embedder: TextEmbedder;
+  /** How long a route's resolved cache (its embedding model's version) is reused. Default 30 s. */
+  resolveTtlMs?: number;
+}
+
+/** An answer as kept: the `chat.completion` JSON, and the model that gave it. */
+export interface SemanticAnswer {
+  body: string;
+  target: { name: string; version: number; provider: string };
+}
+
+export interface SemanticHitAnswer extends SemanticAnswer {
+  similarity: number;
+}
+
+/**
+ * The gateway's semantic caches: core's `SemanticCache` per project, embedding model version,
+ * threshold and TTL (what a route's `semanticCache` says), over the embedded vector index (an index per
+ * project and embedding model). Answers are kept per project and route (the namespace), so neither
+ * another project nor another route ever sees them.
+ */
+export class SemanticAnswers {
+  readonly #options: SemanticAnswersOptions;
+  readonly #caches = new Map<string, { cache: Promise<SemanticCache>; at: number }>();
+
+  constructor(options: SemanticAnswersOptions) {
+    this.#options = options;
+  }
+
+  async lookup(
+    projectId: string,
+    route: string,
+    policy: SemanticCachePolicy,
+    prompt: string,
+  ): Promise<SemanticHitAnswer | undefined> {
+    const cache = await this.#cacheFor(projectId, policy);
+    const hit = await cache.lookup({ projectId, model: route, prompt });
+    if (hit === undefined) return undefined;
+    try {
+      return { ...(JSON.parse(hit.answer) as SemanticAnswer), similarity: hit.similarity };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async store(
+    projectId: string,
+    route: string,
+    policy: SemanticCachePolicy,
+    prompt: string,
+    answer: SemanticAnswer,
+  ): Promise<void> {
+    const cache = await this.#cacheFor(projectId, policy);
+    await cache.store({ projectId, model: route, prompt }, JSON.stringify(answer));
+  }
+
+  #cacheFor(projectId: string, policy: SemanticCachePolicy): Promise<SemanticCache> {
+    const key = `${projectId}\0${policy.embeddingModel}\0${policy.threshold}\0${policy.ttlMs}`;
+    const now = performance.now();
+    const known = this.#caches.get(key);
+    if (known !== undefined && now - known.at < (this.#options.resolveTtlMs ?? 30_000)) return known.cache;
+    const cache = this.#open(projectId, policy);
+    cache.catch(() => this.#caches.delete(key));
+    this.#caches.set(key, { cache, at: now });
+    if (this.#caches.size > 10_000) this.#caches.delete(this.#caches.keys().next().value as string);
+    return cache;
+  }
+
+  async #open(projectId: string, policy: SemanticCachePolicy): Promise<SemanticCache> {
+    const { embedder, store } = this.#options;
+    const lineage = await embedder.resolve(projectId, policy.embeddingModel, 'policy.semanticCache.embeddingModel');
+    const embed = (texts: readonly string[]) => embedder.embed(projectId, lineage, texts);
+    // The index's dimension is the model's: measured once per resolution.
+    const [probe] = await embed(['dimension probe']);
+    return new SemanticCache({
+      store,
+      indexId: indexIdOf(projectId, lineage),
+      dimension: (probe as number[]).length,
+      embed,
+      threshold: policy.threshold,
+      ttlMs: policy.ttlMs,
+    });
+  }
+}
+
+/**
+ * One index per project and embedding model version: vectors of two models never share an index, and
+ * two projects' models of the same name (registry names are per project) never meet.
+ */
+function indexIdOf(projectId: string, lineage: EmbeddingLineage): string {
+  const digest = createHash('sha256')
+    .update(`${projectId}\0${lineage.model}@${lineage.version}`)
+    .digest('hex')
+    .slice(0, 24);
+  return `ensemble.semantic-cache.${digest}`;
+}
+
+/**
+ * The text a chat request's meaning is taken from: each message as `role: text` on its own line
+ * (text parts of multi-part contents joined). Undefined when there is nothing to compare.
+ */
+export function promptText(messages: unknown): string | undefined {
+  if (!Array.isArray(messages) || messages.length === 0) return undefined;
+  const lines: string[] = [];
+  for (const message of messages) {
+    if (message === null || typeof message !== 'object') return undefined;
+    const { role, content } = message as { role?: unknown; content?: unknown };
+    const text =
+      typeof content === 'string'
+        ? content
+        : Array.isArray(content)
+          ? content
+              .map((part) => (part !== null && typeof part === 'object' && 'text' in part ? String(part.text) : ''))
+              .join(' ')
+          : '';
+    lines.push(`${String(role)}: ${text}`);
+  }
+  const prompt = lines.join('\n');
+  return prompt.trim() === '' ? undefined : prompt;
+}
+
+/**
+ * A kept `chat.completion` replayed as a stream: the message in one chunk, the finish reason in the
+ * next, the usage chunk when the client asked for it, then `[DONE]` — what OpenAI's SDKs assemble back.
+ */
+export function completionAsStream(body: string, includeUsage: boolean): string {
+  const completion = JSON.parse(body) as {
+    id?: string;
+    created?: number;
+    model?: string;
+    choices?: Array<{ index?: number; message?: { role?: string; content?: unknown }; finish_reason?: unknown }>;
+    usage?: unknown;
+  };
+  const base = {
+    id: completion.id ?? 'chatcmpl-cached',
+    object: 'chat.completion.chunk',
+    created: completion.created ?? Math.floor(Date.now() / 1000),
+    model: completion.model ?? '',
+  };
+  const usage = includeUsage ? { usage: null } : {};
+  const events: unknown[] = [];
+  for (const choice of completion.choices ?? []) {
+    const index = choice.index ?? 0;
+    events.push({
+      ...base,
+      choices: [
+        {
+          index,
+          delta: { role: choice.message?.role ?? 'assistant', content: choice.message?.content ?? '' },
+          finish_reason: null,
+        },
+      ],
+      ...usage,
+    });
+    events.push({ ...base, choices: [{ index, delta: {}, finish_reason: choice.finish_reason ?? 'stop' }], ...usage });
+  }
+  if (includeUsage) events.push({ ...base, choices: [], usage: completion.usage ?? null });
+  return `${events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join('')}data: [DONE]\n\n`;
+}
