@@ -96,7 +96,7 @@ function base64Of(bytes: ArrayBuffer): string {
 /**
  * Ingests one document through `/api/collections/{name}/documents` (the server extracts, splits and
  * embeds it). The server answers at once with the chunks stored, or with a job: then the job's events
- * are followed to its end. Resolves with the number of chunks stored (or items the job did).
+ * are followed to its end. Resolves with the chunks stored, or the job that stored them.
  */
 export async function ingestDocument(
   name: string,
@@ -112,7 +112,7 @@ export async function ingestDocument(
     signal?: AbortSignal;
     onProgress: (progress: IngestProgress) => void;
   },
-): Promise<number> {
+): Promise<{ chunks: number } | { jobId: string }> {
   const content =
     type === 'application/pdf' ? { base64: base64Of(await file.arrayBuffer()) } : { text: await file.text() };
   const body = JSON.stringify({ id, type, source: file.name, ...content });
@@ -122,15 +122,13 @@ export async function ingestDocument(
     onProgress: (sent, total) => onProgress({ phase: 'uploading', done: sent, total: total || body.length }),
   });
   const result = ingestAnswerOf(answer.status, answer.body);
-  if (result.kind === 'done') return result.chunks;
-  let done = 0;
+  if (result.kind === 'done') return { chunks: result.chunks };
   let failure: string | null = null;
   const controller = new AbortController();
   signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
   await followJobEvents(result.jobId, {
     signal: controller.signal,
     onEvent: (event) => {
-      done = event.counts.succeeded;
       onProgress({
         phase: 'processing',
         done: event.counts.succeeded + event.counts.failed,
@@ -145,5 +143,5 @@ export async function ingestDocument(
   });
   if (signal?.aborted) throw signal.reason;
   if (failure) throw new Error(failure);
-  return done;
+  return { jobId: result.jobId };
 }

@@ -59,6 +59,8 @@ const tones: Record<string, string> = {
   up: 'good',
   active: 'good',
   completed: 'good',
+  succeeded: 'good',
+  success: 'good',
   running: 'info',
   deploying: 'info',
   queued: 'info',

@@ -149,21 +149,25 @@ function Ingest({ name }: { name: string }) {
         if (type === undefined) throw new Error(`${file.name}: not a text, Markdown, HTML, PDF or JSON Lines file`);
         const at = (label: string, done: number, total: number) =>
           setProgress({ file: file.name, index, label, done, total });
-        let count: number;
+        let outcome: { chunks: number } | { jobId: string };
         if (type === 'records') {
           const records: TextRecord[] = recordsFromFile(file.name, await file.text());
           at('records stored', 0, records.length);
           await upsertTexts(name, records, { onProgress: (done) => at('records stored', done, records.length) });
-          count = records.length;
+          outcome = { chunks: records.length };
         } else {
-          count = await ingestDocument(name, file, {
+          outcome = await ingestDocument(name, file, {
             id: documentIdOf(file.name),
             type,
             onProgress: (step) =>
               at(step.phase === 'uploading' ? 'bytes sent' : 'items processed by the job', step.done, step.total),
           });
         }
-        setStored((current) => [...current, `${file.name}: ${formatNumber(count)} chunks`]);
+        const line =
+          'chunks' in outcome
+            ? `${file.name}: ${formatNumber(outcome.chunks)} chunks`
+            : `${file.name}: ingested by job ${outcome.jobId}`;
+        setStored((current) => [...current, line]);
       }
       await client.invalidateQueries({ queryKey: queryKeys.collections.detail(name) });
     } catch (failure) {

@@ -410,13 +410,7 @@ export function PipelineDetailPage({ params }: { params: Record<string, string> 
                             </td>
                             <td>v{run.version}</td>
                             <td>
-                              <Badge
-                                status={
-                                  run.status === 'succeeded' ? 'up' : run.status === 'running' ? 'running' : 'down'
-                                }
-                              >
-                                {run.status}
-                              </Badge>
+                              <Badge status={run.status} />
                             </td>
                             <td className="num">{formatMs(run.latencyMs)}</td>
                             <td className="num">{run.inputTokens + run.outputTokens}</td>
@@ -486,9 +480,7 @@ function TraceSteps({ steps }: { steps: RunStep[] }) {
               </div>
             </td>
             <td>
-              <Badge status={step.status === 'succeeded' ? 'up' : step.status === 'running' ? 'running' : 'down'}>
-                {step.status}
-              </Badge>
+              <Badge status={step.status} />
             </td>
             <td className="num">{formatMs(step.latencyMs)}</td>
             <td className="num">{step.inputTokens + step.outputTokens || '—'}</td>
@@ -591,7 +583,7 @@ export function RunPage({ params }: { params: Record<string, string> }) {
           <PageHeader
             title={current.id}
             description={`${current.pipeline} v${current.version} · ${formatMs(current.latencyMs)} · ${current.inputTokens + current.outputTokens} tokens · ${formatUsd(current.costUsd)}`}
-            actions={<Badge status={current.status === 'succeeded' ? 'up' : 'down'}>{current.status}</Badge>}
+            actions={<Badge status={current.status} />}
           />
           <div className="grid grid-2">
             <Card title="Trace">
