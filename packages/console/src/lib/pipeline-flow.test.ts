@@ -27,6 +27,8 @@ describe('the pipeline as React Flow nodes and edges', () => {
       flow.edges.map((edge) => edge.id),
       ['documents->answer'],
     );
+    // Every box has its size up front (React Flow shows a node only once it knows its size).
+    assert.ok(flow.nodes.every((node) => node.width > 0 && node.height > 0));
   });
 
   it('fans a branch out into its cases, labelled, and joins them at the next step', () => {

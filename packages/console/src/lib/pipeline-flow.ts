@@ -16,6 +16,12 @@ export interface FlowNode {
   id: string;
   type: 'step';
   position: { x: number; y: number };
+  /**
+   * Fixed sizes: React Flow then never waits to measure a box. The console passes new node objects on
+   * every run event, and a node without a size stays hidden until a measurement that may never come.
+   */
+  width: number;
+  height: number;
   data: { node: StepNode };
 }
 
@@ -77,6 +83,8 @@ function layoutStep(step: StepNode, x: number, y: number): Block {
     id: step.path,
     type: 'step',
     position: { x: x + ((columns - 1) * column) / 2, y },
+    width: nodeWidth,
+    height: nodeHeight,
     data: { node: step },
   };
   const nodes = [node, ...groups.flatMap((group) => group.nodes)];
