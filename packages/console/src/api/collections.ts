@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../lib/api-client.ts';
 import { type DocumentType, ingestAnswerOf, jobEnded } from '../lib/document-files.ts';
 import { uploadWithProgress } from '../lib/upload.ts';
-import { followJobEvents } from './jobs.ts';
+import { fetchJobResults, followJobEvents } from './jobs.ts';
 import { queryKeys } from './query-keys.ts';
 import type { Page } from './types.ts';
 
@@ -95,8 +95,9 @@ function base64Of(bytes: ArrayBuffer): string {
 
 /**
  * Ingests one document through `/api/collections/{name}/documents` (the server extracts, splits and
- * embeds it). The server answers at once with the chunks stored, or with a job: then the job's events
- * are followed to its end. Resolves with the chunks stored, or the job that stored them.
+ * embeds it). The server answers at once with the chunks stored, or with an ingestion job: then the
+ * job's events are followed to its end (its chunk progress on the bar). Resolves with the chunks
+ * stored (and the job, when there was one); a document the job could not ingest throws its error.
  */
 export async function ingestDocument(
   name: string,
@@ -112,7 +113,7 @@ export async function ingestDocument(
     signal?: AbortSignal;
     onProgress: (progress: IngestProgress) => void;
   },
-): Promise<{ chunks: number } | { jobId: string }> {
+): Promise<{ chunks: number | null; jobId?: string }> {
   const content =
     type === 'application/pdf' ? { base64: base64Of(await file.arrayBuffer()) } : { text: await file.text() };
   const body = JSON.stringify({ id, type, source: file.name, ...content });
@@ -123,25 +124,40 @@ export async function ingestDocument(
   });
   const result = ingestAnswerOf(answer.status, answer.body);
   if (result.kind === 'done') return { chunks: result.chunks };
-  let failure: string | null = null;
+  const { jobId } = result;
+  let chunks: number | null = null;
+  let ended: string | null = null;
   const controller = new AbortController();
   signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
-  await followJobEvents(result.jobId, {
+  await followJobEvents(jobId, {
     signal: controller.signal,
     onEvent: (event) => {
-      onProgress({
-        phase: 'processing',
-        done: event.counts.succeeded + event.counts.failed,
-        total: event.counts.total,
-      });
-      if (event.status === 'failed' || event.status === 'cancelled')
-        failure = `the ingest job ${result.jobId} ${event.status}`;
-      if (jobEnded(event)) controller.abort();
+      if (event.progress) {
+        chunks = event.progress.done;
+        onProgress({ phase: 'processing', done: event.progress.done, total: event.progress.total });
+      } else {
+        onProgress({
+          phase: 'processing',
+          done: event.counts.succeeded + event.counts.failed,
+          total: event.counts.total,
+        });
+      }
+      if (jobEnded(event)) {
+        ended = event.status;
+        controller.abort();
+      }
     },
   }).catch((error: unknown) => {
     if (!controller.signal.aborted) throw error;
   });
   if (signal?.aborted) throw signal.reason;
-  if (failure) throw new Error(failure);
-  return { jobId: result.jobId };
+  if (ended === 'failed' || ended === 'cancelled') throw new Error(`the ingestion job ${jobId} ${ended}`);
+  if (ended === 'completed_with_errors') {
+    // The document's own error (a PDF that does not parse, no text in it) is in the job's failed results.
+    const failed = await fetchJobResults(jobId, 'failed').catch(() => undefined);
+    const error = failed?.lines[0]?.error;
+    const message = typeof error === 'string' ? error : (error?.message ?? 'see the job');
+    throw new Error(`${file.name}: ${message} (job ${jobId})`);
+  }
+  return { chunks, jobId };
 }

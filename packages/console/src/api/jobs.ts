@@ -63,6 +63,8 @@ export interface JobEvent {
   status: string;
   counts: { total: number; succeeded: number; failed: number };
   usage?: { inputTokens: number; outputTokens: number; costUsd: number | null };
+  /** Ingestion jobs: chunks embedded of those known so far. */
+  progress?: { unit: 'chunks'; done: number; total: number };
 }
 
 /** Follows `/api/jobs/{id}/events` (SSE over fetch: EventSource sends no Authorization header). */

@@ -149,7 +149,7 @@ function Ingest({ name }: { name: string }) {
         if (type === undefined) throw new Error(`${file.name}: not a text, Markdown, HTML, PDF or JSON Lines file`);
         const at = (label: string, done: number, total: number) =>
           setProgress({ file: file.name, index, label, done, total });
-        let outcome: { chunks: number } | { jobId: string };
+        let outcome: { chunks: number | null; jobId?: string };
         if (type === 'records') {
           const records: TextRecord[] = recordsFromFile(file.name, await file.text());
           at('records stored', 0, records.length);
@@ -163,10 +163,7 @@ function Ingest({ name }: { name: string }) {
               at(step.phase === 'uploading' ? 'bytes sent' : 'items processed by the job', step.done, step.total),
           });
         }
-        const line =
-          'chunks' in outcome
-            ? `${file.name}: ${formatNumber(outcome.chunks)} chunks`
-            : `${file.name}: ingested by job ${outcome.jobId}`;
+        const line = `${file.name}: ${outcome.chunks === null ? 'ingested' : `${formatNumber(outcome.chunks)} chunk${outcome.chunks === 1 ? '' : 's'}`}${outcome.jobId ? ` (job ${outcome.jobId})` : ''}`;
         setStored((current) => [...current, line]);
       }
       await client.invalidateQueries({ queryKey: queryKeys.collections.detail(name) });
