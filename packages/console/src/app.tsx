@@ -1,9 +1,9 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { Suspense, useEffect, useState, useSyncExternalStore } from 'react';
-import { useApiKey } from './api/session.ts';
+import { useSignedIn } from './api/session.ts';
 import { pageRoutes } from './app-routes.tsx';
+import { signOut } from './lib/api-client.ts';
 import { Link, matchPath, navigate, useLocation } from './lib/router.tsx';
-import { setApiKey } from './lib/session.ts';
 import { applyTheme, storedTheme, type ThemeChoice } from './lib/theme.ts';
 import { NotFoundPage } from './routes/not-found-page.tsx';
 import { SignInPage } from './routes/sign-in/sign-in-page.tsx';
@@ -79,7 +79,7 @@ function currentPage(path: string) {
 }
 
 export function App() {
-  const key = useApiKey();
+  const signedIn = useSignedIn();
   const online = useOnline();
   const { path } = useLocation();
   const queryClient = useQueryClient();
@@ -87,8 +87,8 @@ export function App() {
 
   // Signing out (or a key that stopped working) drops every cached answer of the previous key.
   useEffect(() => {
-    if (key === null) queryClient.clear();
-  }, [key, queryClient]);
+    if (!signedIn) queryClient.clear();
+  }, [signedIn, queryClient]);
 
   const match = currentPage(path);
   useEffect(() => {
@@ -96,7 +96,7 @@ export function App() {
     document.title = label ? `${label} · Ensemble` : 'Ensemble';
   }, [match]);
 
-  if (key === null) return <SignInPage />;
+  if (!signedIn) return <SignInPage />;
 
   const section = (pattern: string) =>
     pattern === '/' ? path === '/' : path === pattern || path.startsWith(`${pattern}/`);
@@ -121,7 +121,7 @@ export function App() {
         </nav>
         <div className="sidebar-footer">
           <ThemeSwitch />
-          <Button variant="ghost" onClick={() => setApiKey(null)}>
+          <Button variant="ghost" onClick={() => void signOut()}>
             Sign out
           </Button>
         </div>

@@ -3,6 +3,7 @@ import {
   type Authenticator,
   type DependencyCheck,
   type EnsembleConfig,
+  type FailureCounter,
   noScaleInProtection,
   type ScaleInProtection,
   type SessionAuthenticator,
@@ -51,6 +52,8 @@ export interface BuildAppOptions {
   authenticator: Authenticator;
   /** Console sessions (cookie) accepted on `/v1` and `/api` besides keys; omitted, keys only. */
   sessions?: SessionAuthenticator;
+  /** Failed key and session attempts counted across instances (PostgreSQL); omitted, per instance. */
+  failureCounter?: FailureCounter;
   /** Rate limits and budgets per key and project (docs/security.md); omitted, nothing is limited. */
   limits?: LimitsEnforcer;
   /** Checks every URL a request body gives Ensemble to call (SSRF); omitted, none are checked. */
@@ -133,6 +136,7 @@ export async function buildApp(options: BuildAppOptions): Promise<EnsembleApp> {
     authenticator: options.authenticator,
     failedAttemptsPerMinute: config.auth.failedAttemptsPerMinute,
     ...(options.sessions === undefined ? {} : { sessions: options.sessions }),
+    ...(options.failureCounter === undefined ? {} : { failureCounter: options.failureCounter }),
   });
   if (options.limits) await app.register(limits, { enforcer: options.limits });
   if (options.audit) await app.register(audit, { log: options.audit });

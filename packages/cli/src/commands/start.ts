@@ -122,6 +122,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
         logger,
         authenticator: keys,
         sessions: accounts.sessions,
+        failureCounter: accounts.failures,
         limits: limits.enforcer,
         audit: new PostgresAuditLog(platform.database.db),
         outbound,

@@ -9,7 +9,7 @@ const adminPassword = 'first admin password';
 
 // Console users against real `ensemble start` processes sharing one database: the first user from the
 // environment, sign-in, the cookie, CSRF, throttling across instances, sign-out, users management.
-describe('console accounts: users, sessions, CSRF, throttling', { timeout: 240_000 }, () => {
+describe('console accounts: users, sessions, CSRF, throttling', { timeout: 300_000 }, () => {
   let harness: SecurityHarness;
   const login = (url: string, email: string, password: string) =>
     fetch(`${url}/api/auth/login`, {
@@ -25,6 +25,7 @@ describe('console accounts: users, sessions, CSRF, throttling', { timeout: 240_0
         ENSEMBLE_ADMIN_PASSWORD: adminPassword,
         AUTH_LOGIN_FAILURES_PER_ACCOUNT: '3',
         AUTH_LOGIN_FAILURES_PER_ADDRESS: '8',
+        AUTH_FAILED_ATTEMPTS_PER_MINUTE: '10',
         // Revocations and role changes are read at once (the default trusts a session for 5 s).
         API_KEY_CACHE_TTL_MS: '0',
       },
@@ -215,5 +216,36 @@ describe('console accounts: users, sessions, CSRF, throttling', { timeout: 240_0
     const removed = await runEnsemble(['users', 'remove', id], client);
     assert.equal(removed.code, 0, removed.output);
     assert.equal((await harness.call('GET', `/api/users/${id}`, harness.platform)).status, 404);
+  });
+
+  // Last: it leaves this address blocked on the instances it uses for the rest of the minute.
+  it('counts failed API key attempts across instances: the limit holds for the sum, not per instance', async () => {
+    const [one, two] = [await harness.another(), await harness.another()];
+    const client = new pg.Client({ connectionString: harness.databaseUrl });
+    await client.connect();
+    try {
+      // A fresh window: the tests above spent a few failures from this address.
+      await client.query("delete from auth_failures where scope = 'key-address'");
+    } finally {
+      await client.end();
+    }
+    const bad = { authorization: 'Bearer ens_notARealKey0123456789abcdefghijklmnopqrstuv' };
+    let refusedAfter = 0;
+    for (let attempt = 0; attempt < 24; attempt++) {
+      const answer = await harness.call('GET', `${(attempt % 2 === 0 ? one : two).url}/api/models`, bad);
+      if (answer.status === 429) break;
+      assert.equal(answer.status, 401);
+      refusedAfter += 1;
+    }
+    // 10 a minute from this address in all, plus the one try of the instance that had not yet seen the
+    // shared count; counted per instance it would be 20.
+    assert.equal(refusedAfter, 11);
+    for (const instance of [one, two]) {
+      // Each instance learns the shared count at its next failure at the latest; then even a right key waits.
+      await harness.call('GET', `${instance.url}/api/models`, bad);
+      const blocked = await harness.call('GET', `${instance.url}/api/models`, harness.keys.a.viewer);
+      assert.equal(blocked.status, 429);
+      assert.equal(blocked.body.error.details.reason, 'failed_attempts');
+    }
   });
 });

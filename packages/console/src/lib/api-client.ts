@@ -1,4 +1,4 @@
-import { apiKey, setApiKey } from './session.ts';
+import { apiKey, currentCookieSession, setApiKey, setCookieSession } from './session.ts';
 
 /** An error the API answered with: its status, code and message are shown as they are. */
 export class ApiError extends Error {
@@ -78,6 +78,9 @@ export async function apiResponse(path: string, options: RequestOptions = {}): P
   const key = options.key ?? apiKey();
   const headers: Record<string, string> = { ...options.headers };
   if (key) headers.authorization = `Bearer ${key}`;
+  // Signed in with a password or SSO: the cookie goes by itself; changes carry the CSRF token.
+  const session = key ? null : currentCookieSession();
+  if (session !== null && (options.method ?? 'GET') !== 'GET') headers['x-ensemble-csrf'] = session.csrfToken;
   let body: BodyInit | undefined;
   if (options.body instanceof FormData || options.body instanceof Blob) body = options.body;
   else if (options.body !== undefined) {
@@ -95,6 +98,7 @@ export async function apiResponse(path: string, options: RequestOptions = {}): P
     const error = await errorFrom(response);
     // The session's key stopped working (revoked, expired): back to sign-in.
     if (response.status === 401 && options.key === undefined && key !== null) setApiKey(null);
+    if (response.status === 401 && session !== null) setCookieSession(null);
     throw error;
   }
   return response;
@@ -119,4 +123,13 @@ export function query(params: Record<string, string | number | boolean | undefin
 
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Signs out: ends the cookie session on the server (with its CSRF token), and forgets any key. */
+export async function signOut(): Promise<void> {
+  if (currentCookieSession() !== null) {
+    await api('/api/auth/logout', { method: 'POST' }).catch(() => undefined);
+    setCookieSession(null);
+  }
+  setApiKey(null);
 }

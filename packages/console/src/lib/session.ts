@@ -33,3 +33,28 @@ export function subscribeToSession(listener: () => void): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
 }
+
+/**
+ * A console user signed in with a password or SSO: the session itself is an HTTP-only cookie the
+ * page never sees; what the page keeps is who it is and the CSRF token its changes must carry.
+ */
+export interface CookieSession {
+  email: string;
+  csrfToken: string;
+}
+
+let cookieSession: CookieSession | null = null;
+
+export function currentCookieSession(): CookieSession | null {
+  return cookieSession;
+}
+
+export function setCookieSession(session: CookieSession | null): void {
+  cookieSession = session;
+  for (const listener of listeners) listener();
+}
+
+/** Whether anyone is signed in, by key or by session cookie. */
+export function signedIn(): boolean {
+  return current !== null || cookieSession !== null;
+}

@@ -1,8 +1,10 @@
 /**
  * Failed API key attempts per source address, counted in one-minute windows. Past the limit, the
  * address is refused (429) until its window ends, before any key lookup: guessing keys costs the
- * guesser time, not Ensemble a query. Per instance (the count lives in memory); with N instances
- * behind a balancer a guesser gets at most N times the limit.
+ * guesser time, not Ensemble a query. The block is checked in memory; with a shared count (the
+ * authentication plugin's `failureCounter`, PostgreSQL) every failure is also counted there and an
+ * instance blocks the address as soon as the shared count reaches the limit (`blockUntil`), so N
+ * instances give a guesser the limit plus at most one try per instance, not N times the limit.
  */
 export class FailedAttempts {
   readonly #limit: number;
@@ -25,6 +27,16 @@ export class FailedAttempts {
     if (left > 0) return left;
     this.#windows.delete(ip);
     return 0;
+  }
+
+  /** Blocks the address until `until` (epoch ms): the shared count reached the limit. */
+  blockUntil(ip: string, until: number): void {
+    if (this.#limit === 0) return;
+    this.#windows.set(ip, { start: until - this.#windowMs, count: this.#limit });
+  }
+
+  get limit(): number {
+    return this.#limit;
   }
 
   record(ip: string): void {

@@ -5,6 +5,7 @@ import {
   authenticationFailed,
   defaultProjectId,
   EnsembleError,
+  type FailureCounter,
   isPlausibleApiKeySecret,
   notFound,
   type Principal,
@@ -61,6 +62,8 @@ export interface AuthenticationOptions {
    * session cookie instead, with the role its user holds in the project (docs/security.md).
    */
   sessions?: SessionAuthenticator;
+  /** Failed attempts counted across instances (PostgreSQL); omitted, each instance counts its own. */
+  failureCounter?: FailureCounter;
 }
 
 /** The header an admin key names another project in. */
@@ -91,6 +94,19 @@ const refusals: Record<AuthenticationFailure, string> = {
 async function authenticationPlugin(app: FastifyInstance, options: AuthenticationOptions): Promise<void> {
   const { authenticator } = options;
   const failures = new FailedAttempts({ limitPerMinute: options.failedAttemptsPerMinute ?? 30 });
+  const shared = options.failureCounter;
+  /** Counts a failure here and, when shared, across instances: at the limit this instance blocks the address too. */
+  const fail = async (request: FastifyRequest) => {
+    failures.record(request.ip);
+    if (shared === undefined || failures.limit === 0) return;
+    try {
+      const window = await shared.record('key-address', request.ip, 60_000);
+      if (window.failures >= failures.limit) failures.blockUntil(request.ip, window.resetAt);
+    } catch (error) {
+      // The local count still holds; an outage of the shared one must not turn refusals into 503s.
+      request.log.warn({ err: error }, 'could not count a failed attempt across instances');
+    }
+  };
   const { sessions } = options;
   const schemes = new ApiKeySchemes();
   schemes.register('/v1', bearerScheme);
@@ -144,7 +160,7 @@ async function authenticationPlugin(app: FastifyInstance, options: Authenticatio
     if (cookie !== undefined && sessions !== undefined) {
       const answer = await sessions.authenticateSession(cookie);
       if ('failure' in answer) {
-        failures.record(request.ip);
+        await fail(request);
         throw unauthorized(
           reply,
           scheme,
@@ -179,7 +195,7 @@ async function authenticationPlugin(app: FastifyInstance, options: Authenticatio
       ? await authenticator.authenticate(secret)
       : authenticationFailed.unknown;
     if ('failure' in answer) {
-      failures.record(request.ip);
+      await fail(request);
       throw unauthorized(reply, scheme, refusals[answer.failure], answer.failure);
     }
 

@@ -33,6 +33,9 @@ describe('the console served at /', () => {
     assert.equal(page.statusCode, 200);
     assert.equal(page.headers['content-type'], 'text/html; charset=utf-8');
     assert.equal(page.headers['cache-control'], 'no-cache');
+    // Only its own scripts and styles, no framing: the browser tests check the built console runs under it.
+    assert.match(String(page.headers['content-security-policy']), /script-src 'self'; style-src 'self'/);
+    assert.match(String(page.headers['content-security-policy']), /frame-ancestors 'none'/);
     assert.equal(page.body, indexHtml);
     const again = await app.inject({ url: '/', headers: { 'if-none-match': String(page.headers.etag) } });
     assert.equal(again.statusCode, 304);

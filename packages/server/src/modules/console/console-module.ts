@@ -26,6 +26,25 @@ Run <code>npm run build -w @ensemble/console</code> (or <code>npm ci</code>, whi
 <p>Meanwhile: <a href="/docs">/docs</a> · <a href="/openapi.json">/openapi.json</a> · <a href="/readyz">/readyz</a></p></body></html>`;
 
 /**
+ * The console's Content-Security-Policy: its own scripts, styles, API and workers only — the Vite build
+ * has no inline script or style element, and React sets `style` props through the CSSOM, which CSP
+ * does not govern. Downloads are `blob:` URLs; charts' images may be `data:`. Nothing may frame it.
+ */
+export const consoleContentSecurityPolicy = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "worker-src 'self' blob:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
  * Serves the web console at `/`: hashed assets for a year (immutable), everything else revalidated
  * (`index.html` names the current assets), brotli or gzip when the browser takes it, and `index.html`
  * for any other GET so the app's own routes (`/models/…`) survive a reload.
@@ -43,6 +62,7 @@ export function consoleModule(options: ConsoleModuleOptions): FastifyPluginAsync
       reply.header('cache-control', file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
       reply.header('x-content-type-options', 'nosniff');
       if (file.contentType.startsWith('text/html')) {
+        reply.header('content-security-policy', consoleContentSecurityPolicy);
         reply.header('x-frame-options', 'DENY');
         reply.header('referrer-policy', 'no-referrer');
       }
@@ -59,7 +79,11 @@ export function consoleModule(options: ConsoleModuleOptions): FastifyPluginAsync
       if (path === undefined) return reply.callNotFound();
       if (isReservedPath(path)) return reply.callNotFound();
       if (index === undefined) {
-        return reply.code(503).header('content-type', 'text/html; charset=utf-8').send(notBuiltPage);
+        return reply
+          .code(503)
+          .header('content-type', 'text/html; charset=utf-8')
+          .header('content-security-policy', consoleContentSecurityPolicy)
+          .send(notBuiltPage);
       }
       const file = files.get(path);
       if (file !== undefined && path !== '/index.html') return serve(request, reply, file);
