@@ -5,13 +5,14 @@
 // through the SSRF guard from a local server the configuration allows (127.0.0.2), and internal
 // addresses are refused naming the field.
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makePdf } from '@ensemble/adapters/documents/testing';
 import { testKafkaBrokers, uniqueName } from '@ensemble/testkit';
+import { main } from '../main.ts';
 import { linkBuiltInArtifacts } from '../testing/built-in-artifacts.ts';
 import { type EnsembleProcess, spawnEnsemble } from '../testing/ensemble-process.ts';
 import { readSse } from '../testing/read-sse.ts';
@@ -276,6 +277,53 @@ describe('document ingestion as jobs (embedded bus)', { timeout: 900_000 }, () =
     assert.equal(job.status, 'cancelled');
     assert.ok(job.progress.done < 1_000, JSON.stringify(job.progress));
     await api('DELETE', '/api/collections/library/documents/tome');
+  });
+
+  it('ensemble ingest follows a job-ingested file with its chunk progress', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ensemble-ingest-cli-'));
+    await writeFile(join(dir, 'note.md'), '# Note\n\nFeed the cat twice a day.');
+    await writeFile(join(dir, 'log.pdf'), await bookOf(30));
+    const printed: string[] = [];
+    const progress: string[] = [];
+    const { write } = process.stdout;
+    const writeErr = process.stderr.write;
+    process.stdout.write = ((chunk: string) => printed.push(chunk) > 0) as typeof process.stdout.write;
+    process.stderr.write = ((chunk: string) => progress.push(chunk) > 0) as typeof process.stderr.write;
+    try {
+      await main([
+        'node',
+        'ensemble',
+        'ingest',
+        'library',
+        join(dir, 'note.md'),
+        join(dir, 'log.pdf'),
+        '--chunk-size',
+        '500',
+        '--chunk-overlap',
+        '0',
+        '--url',
+        ensemble.url,
+        '--api-key',
+        ensemble.adminKey as string,
+      ]);
+    } finally {
+      process.stdout.write = write;
+      process.stderr.write = writeErr;
+      await rm(dir, { recursive: true, force: true });
+    }
+    assert.equal(process.exitCode ?? 0, 0, progress.join(''));
+    assert.deepEqual(
+      printed.map((line) => JSON.parse(line)),
+      [
+        { file: join(dir, 'note.md'), documentId: 'note.md', chunks: 1 },
+        { file: join(dir, 'log.pdf'), documentId: 'log.pdf', chunks: 30 },
+      ],
+    );
+    // The PDF went as a job: its bar counts chunks from the job's events, up to 30/30.
+    assert.match(progress.join(''), /job_\w+ completed .*100% 30\/30/);
+    assert.match(progress.join(''), /2\/2 files, 31 chunks/);
+    await api('DELETE', '/api/collections/library/documents/log.pdf');
+    await api('DELETE', '/api/collections/library/documents/note.md');
   });
 
   it('fetches documents by URL through the SSRF guard, detecting their type', async () => {
