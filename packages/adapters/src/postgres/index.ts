@@ -10,6 +10,7 @@ export * from './migration-runner.ts';
 export * from './name-cursor.ts';
 export * from './outbox-relay.ts';
 export * from './pipelines/postgres-pipeline-repository.ts';
+export * from './pipelines/postgres-run-cancel-listener.ts';
 export * from './pipelines/postgres-run-store.ts';
 export * from './postgres-api-key-store.ts';
 export * from './postgres-artifact-owners.ts';

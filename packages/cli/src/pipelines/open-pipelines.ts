@@ -1,5 +1,10 @@
 import { hostname } from 'node:os';
-import { type Database, PostgresPipelineRepository, PostgresRunStore } from '@ensemble/adapters/postgres';
+import {
+  type Database,
+  PostgresPipelineRepository,
+  PostgresRunCancelListener,
+  PostgresRunStore,
+} from '@ensemble/adapters/postgres';
 import {
   type CollectionService,
   type DeclaredPipeline,
@@ -146,13 +151,19 @@ export async function openPipelines(options: OpenPipelinesOptions): Promise<Pipe
     retentionDays: config.runs.retentionDays,
   });
   service.startBackground();
+  // Cancellations requested on other instances reach the runs of this one.
+  const cancels = new PostgresRunCancelListener(database, (runId) => service.cancel(runId), logger);
+  await cancels.start();
   return {
     service,
     modules: [
       pipelinesModule({ pipelines: repository, service, limits, models, http, retriever }),
       runsModule(runs, service),
     ],
-    close: () => service.close(),
+    close: async () => {
+      await cancels.close();
+      await service.close();
+    },
   };
 }
 

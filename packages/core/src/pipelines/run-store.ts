@@ -76,10 +76,20 @@ export interface RunStore {
       jobId?: string | undefined;
     },
   ): Promise<Page<RunRecord>>;
-  /** Renews the lease of every running run this process owns. */
-  renewLeases(): Promise<void>;
+  /**
+   * Renews the lease of every running run this process owns; answers the ids of those whose
+   * cancellation was requested meanwhile (from any instance), for this process to stop them.
+   */
+  renewLeases(): Promise<string[]>;
+  /**
+   * Records that a running run is to be cancelled, and tells every instance (the one running it stops
+   * it); false when the run is not running (finished, or not the project's).
+   */
+  requestCancel(projectId: string, runId: string): Promise<boolean>;
   /**
    * Takes over runs whose owner's lease ran out (each claimed by one process), except `running`: the
+   * runs this process is running (a stalled event loop can let their lease lapse; they must not start
+   * twice). Such runs with a cancellation pending are ended `cancelled` instead. Except `running`: the
    * runs this process is running (a stalled event loop can let their lease lapse; they must not start twice).
    */
   claimInterrupted(limit: number, running: readonly string[]): Promise<InterruptedRun[]>;

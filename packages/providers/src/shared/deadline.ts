@@ -10,7 +10,12 @@ export function deadline(signal: AbortSignal | undefined, timeoutMs: number): Ab
  * be freed anyway. The abandoned request finishes in the background, bounded by the HTTP client.
  */
 export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) {
+    // The call was made with an aborted signal: it rejects too, and nobody awaits it (found when a run
+    // cancelled from another instance crashed the process running it with an unhandled rejection).
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });

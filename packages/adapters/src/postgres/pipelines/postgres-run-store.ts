@@ -64,6 +64,9 @@ interface StepRow {
   finished_at: Date | null;
 }
 
+/** The channel a run's cancellation is announced on (payload: the run id). */
+export const runCancelChannel = 'ensemble_run_cancel';
+
 /**
  * Runs and step traces in PostgreSQL. A step's raw result is its checkpoint (kept in `checkpoint`
  * until the run ends, then cleared); what the trace shows is the redacted copy. Runs are leased by
@@ -224,15 +227,43 @@ export class PostgresRunStore implements RunStore {
     return rows.length > options.limit && last !== undefined ? { items, nextCursor: last.id } : { items };
   }
 
-  async renewLeases(): Promise<void> {
-    await this.#query(
+  async renewLeases(): Promise<string[]> {
+    const { rows } = await this.#query<{ id: string; cancel_requested_at: Date | null }>(
       `update pipeline_runs set lease_until = now() + make_interval(secs => $2 / 1000.0)
-       where owner = $1 and status = 'running'`,
+       where owner = $1 and status = 'running'
+       returning id, cancel_requested_at`,
       [this.#options.owner, this.#options.leaseMs],
     );
+    return rows.filter((row) => row.cancel_requested_at !== null).map((row) => row.id);
+  }
+
+  async requestCancel(projectId: string, runId: string): Promise<boolean> {
+    // The NOTIFY is sent when the statement commits, to every listening instance.
+    const { rows } = await this.#query<{ id: string }>(
+      `with marked as (
+         update pipeline_runs set cancel_requested_at = coalesce(cancel_requested_at, now())
+         where project_id = $1 and id = $2 and status = 'running'
+         returning id)
+       select id, pg_notify('${runCancelChannel}', id) from marked`,
+      [projectId, runId],
+    );
+    return rows.length > 0;
   }
 
   async claimInterrupted(limit: number, running: readonly string[]): Promise<InterruptedRun[]> {
+    // A run whose process died with its cancellation pending ends here, instead of being resumed.
+    const ended = await this.#query<{ id: string }>(
+      `update pipeline_runs set status = 'cancelled', finished_at = now(), raw_input = null, owner = null,
+         lease_until = null, error = '{"code": "request_timeout", "message": "the run was cancelled"}'
+       where status = 'running' and lease_until < now() and cancel_requested_at is not null
+       returning id`,
+      [],
+    );
+    if (ended.rows.length > 0) {
+      await this.#query('update pipeline_run_steps set checkpoint = null where run_id = any($1::text[])', [
+        ended.rows.map((row) => row.id),
+      ]);
+    }
     const { rows } = await this.#query<{
       id: string;
       project_id: string;
@@ -243,7 +274,7 @@ export class PostgresRunStore implements RunStore {
     }>(
       `update pipeline_runs set owner = $1, lease_until = now() + make_interval(secs => $2 / 1000.0), resumed = resumed + 1
        where id in (select id from pipeline_runs where status = 'running' and lease_until < now()
-                      and not (id = any($4::text[]))
+                      and cancel_requested_at is null and not (id = any($4::text[]))
                     order by lease_until limit $3 for update skip locked)
        returning id, project_id, pipeline, version, raw_input, key_id`,
       [this.#options.owner, this.#options.leaseMs, limit, [...running]],

@@ -78,7 +78,10 @@ export class PipelineService {
       timer.unref();
       this.#timers.push(timer);
     };
-    every(Math.max(100, Math.floor(leaseMs / 3)), () => this.#options.runs.renewLeases());
+    // Renewing the leases also picks up cancellations requested elsewhere whose notification was missed.
+    every(Math.max(100, Math.floor(leaseMs / 3)), async () => {
+      for (const runId of await this.#options.runs.renewLeases()) this.cancel(runId);
+    });
     every(Math.max(200, Math.floor(leaseMs / 2)), () => this.resumeInterrupted());
     every(3_600_000, () => this.#options.runs.sweep(this.#options.retentionDays));
     void this.resumeInterrupted().catch((error: unknown) =>
@@ -185,6 +188,17 @@ export class PipelineService {
   /** The run as stored (its totals once it ended). */
   run(projectId: string, runId: string): Promise<RunRecord | undefined> {
     return this.#options.runs.get(projectId, runId);
+  }
+
+  /**
+   * Cancels a running run wherever it runs: stopped here at once if this process runs it; recorded
+   * and announced to every instance otherwise (the one running it stops it as the notification
+   * arrives, or at its next lease renewal). False when the run is not running.
+   */
+  async requestCancel(projectId: string, runId: string): Promise<boolean> {
+    const requested = await this.#options.runs.requestCancel(projectId, runId);
+    if (requested) this.cancel(runId);
+    return requested;
   }
 
   /** Stops a run of this process; false when it is not running here. */

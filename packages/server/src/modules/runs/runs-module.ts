@@ -64,11 +64,21 @@ export function runsModule(runs: RunStore, service: PipelineService): FastifyPlu
 
     app.post(
       '/api/runs/:id/cancel',
-      { schema: { tags, summary: 'Cancel a running run (on the instance running it)', params: idParams } },
+      {
+        schema: {
+          tags,
+          summary: 'Cancel a running run, on whichever instance runs it',
+          description:
+            '`cancelled: true` when the run was running: it stops on the instance running it (at once, or at ' +
+            'its next lease renewal) and ends `cancelled`. `false` when it had ended already.',
+          params: idParams,
+        },
+      },
       async (request) => {
-        const run = await runs.get(request.principal.projectId, request.params.id);
+        const { projectId } = request.principal;
+        const run = await runs.get(projectId, request.params.id);
         if (run === undefined) throw notFound('run', request.params.id);
-        return { id: run.id, cancelled: run.status === 'running' && service.cancel(run.id) };
+        return { id: run.id, cancelled: run.status === 'running' && (await service.requestCancel(projectId, run.id)) };
       },
     );
   };
