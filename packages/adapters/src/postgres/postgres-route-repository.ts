@@ -410,6 +410,8 @@ async function refuseWhileTargeted(trx: Db, projectId: string, name: string, act
  * free of loops and not nested deeper than the gateway follows. Paths are inside the policy.
  */
 async function checkPolicy(trx: Db, projectId: string, name: string, policy: RoutePolicy): Promise<TargetIssue[]> {
+  const cacheIssue = await checkSemanticCacheModel(trx, projectId, policy);
+  if (cacheIssue !== undefined) return [cacheIssue];
   const targets = policyTargets(policy).map((each) => ({ ...each, ref: parseModelRef(each.target, 'target') }));
   const names = [...new Set(targets.map((each) => each.ref.name))];
   const [routes, models, versions, aliases] = await Promise.all([
@@ -467,6 +469,34 @@ async function checkPolicy(trx: Db, projectId: string, name: string, policy: Rou
   if (problem === undefined) return [];
   const blamed = targets.find((each) => each.target === problem.target);
   return [{ path: blamed?.path ?? '', message: problem.message }];
+}
+
+/** A semantic cache's embedding model is an embedding model of the project, not retired (its version is resolved when used). */
+async function checkSemanticCacheModel(
+  trx: Db,
+  projectId: string,
+  policy: RoutePolicy,
+): Promise<TargetIssue | undefined> {
+  const ref = policy.semanticCache?.embeddingModel;
+  if (ref === undefined) return undefined;
+  const path = 'semanticCache.embeddingModel';
+  let modelName: string;
+  try {
+    modelName = parseModelRef(ref, 'embeddingModel').name;
+  } catch (error) {
+    return { path, message: (error as Error).message.replace(/^embeddingModel: /, '') };
+  }
+  const model = await trx
+    .selectFrom('models')
+    .select(['kind', 'status'])
+    .where('project_id', '=', projectId)
+    .where('name', '=', modelName)
+    .executeTakeFirst();
+  if (model === undefined) return { path, message: `names no model of project '${projectId}': '${ref}'` };
+  if (model.kind !== 'embedding')
+    return { path, message: `'${modelName}' is a ${model.kind} model, not an embedding model` };
+  if (model.status === 'retired') return { path, message: `names model '${modelName}', which is retired` };
+  return undefined;
 }
 
 interface Known {

@@ -225,7 +225,7 @@ describe('semantic cache on a route', { timeout: 600_000 }, () => {
     );
   });
 
-  it('refuses a semanticCache below the route’s top node, naming it', async () => {
+  it('refuses a semanticCache below the top node, out of bounds, or without an embedding model, naming it', async () => {
     const nested = await call('POST', '/api/routes', {
       name: 'nested',
       policy: {
@@ -241,5 +241,20 @@ describe('semantic cache on a route', { timeout: 600_000 }, () => {
     });
     assert.equal(bad.status, 400, bad.text);
     assert.match(bad.body.error.message, /semanticCache\.threshold/);
+    const notEmbedding = await call('POST', '/api/routes', {
+      name: 'chatty',
+      policy: { strategy: 'single', target: 'upstream-chat', semanticCache: { embeddingModel: 'upstream-chat' } },
+    });
+    assert.equal(notEmbedding.status, 400, notEmbedding.text);
+    assert.match(
+      notEmbedding.body.error.message,
+      /^body\.policy\.semanticCache\.embeddingModel: 'upstream-chat' is a chat model, not an embedding model/,
+    );
+    const unknown = await call('POST', '/api/routes', {
+      name: 'chatty',
+      policy: { strategy: 'single', target: 'upstream-chat', semanticCache: { embeddingModel: 'nowhere/embedder' } },
+    });
+    assert.equal(unknown.status, 400, unknown.text);
+    assert.match(unknown.body.error.message, /semanticCache\.embeddingModel: names no model/);
   });
 });
