@@ -188,6 +188,28 @@ describe('semantic cache on a route', { timeout: 600_000 }, () => {
     assert.ok(misses.every((miss) => (miss.costUsd ?? 0) > 0));
   });
 
+  it('keeps a streamed answer too: the next similar prompt gets it whole', async () => {
+    const question = 'How many legs does a spider have?';
+    const streamed = await fetch(`${ensemble.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { ...ensemble.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'faq', messages: [{ role: 'user', content: question }], stream: true }),
+    });
+    assert.equal(streamed.status, 200);
+    assert.equal(streamed.headers.get('x-ensemble-semantic-cache'), 'miss');
+    const text = await streamed.text();
+    assert.ok(text.trimEnd().endsWith('data: [DONE]'), text);
+    assert.doesNotMatch(text, /"usage":\{/, 'the client did not ask for the usage chunk');
+    // Kept off the request path once the stream ended; one ask after that (a miss would keep its own answer).
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const kept = await ask('How many legs do spiders have?');
+    assert.equal(kept.headers.get('x-ensemble-semantic-cache'), 'hit', kept.text);
+    assert.equal(kept.body.object, 'chat.completion');
+    assert.equal(kept.body.choices[0].message.content, `echo: ${question}`);
+    assert.equal(kept.body.choices[0].finish_reason, 'stop');
+    assert.equal(kept.body.usage.total_tokens, 15);
+  });
+
   it('stops serving an answer after its TTL', async () => {
     const question = 'Which planet is known as the red planet?';
     assert.equal((await ask(question)).headers.get('x-ensemble-semantic-cache'), 'miss');

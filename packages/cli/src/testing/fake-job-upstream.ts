@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
  * An OpenAI-wire server on loopback for job tests, steered by the last message's text (or the
  * embedding input): `FAIL` answers 400 while `failing` is on (a refusal: not retried), `FLAKY:<tag>`
  * answers 503 the first time each tag is seen (retried), `SLOW:<ms>` waits before answering. It counts
- * the calls it answered per text, so a test can tell how often each item was called.
+ * the calls it answered per text, so a test can tell how often each item was called. `stream: true`
+ * chat requests are answered as OpenAI streams them.
  */
 export interface FakeJobUpstream {
   /** `http://127.0.0.1:<port>/v1`, a model's baseUrl. */
@@ -42,6 +43,8 @@ export async function startFakeJobUpstream(): Promise<FakeJobUpstream> {
     const body = JSON.parse(Buffer.concat(parts).toString('utf8')) as {
       messages?: Array<{ content?: unknown }>;
       input?: string | string[];
+      stream?: boolean;
+      stream_options?: { include_usage?: boolean };
     };
     const texts =
       body.messages !== undefined
@@ -77,6 +80,25 @@ export async function startFakeJobUpstream(): Promise<FakeJobUpstream> {
         model: 'fake-embedding',
         usage: { prompt_tokens: 2 * texts.length, total_tokens: 2 * texts.length },
       });
+      return;
+    }
+    if (body.stream === true) {
+      // The answer as OpenAI streams it: role, the content in two pieces, the finish, usage if asked.
+      const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_764_000_000, model: 'fake-chat' };
+      const content = `echo: ${steering}`;
+      const half = Math.floor(content.length / 2);
+      const chunks: unknown[] = [
+        { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] },
+        { ...base, choices: [{ index: 0, delta: { content: content.slice(0, half) }, finish_reason: null }] },
+        { ...base, choices: [{ index: 0, delta: { content: content.slice(half) }, finish_reason: null }] },
+        { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+      ];
+      if (body.stream_options?.include_usage === true) {
+        chunks.push({ ...base, choices: [], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } });
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (const chunk of chunks) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+      res.end('data: [DONE]\n\n');
       return;
     }
     send(res, 200, {

@@ -30,7 +30,7 @@ import { OpenAiStreamScanner } from './openai-stream-scanner.ts';
 import { ProjectBreakers } from './project-breakers.ts';
 import { ResponseCache } from './response-cache.ts';
 import { RouteTargets } from './route-targets.ts';
-import { SemanticAnswers } from './semantic-answers.ts';
+import { assembleCompletion, SemanticAnswers } from './semantic-answers.ts';
 import { type SemanticStep, semanticCacheStep } from './semantic-cache-step.ts';
 import { systemClock } from './system-clock.ts';
 import { createUpstreamDispatcher } from './upstream-dispatcher.ts';
@@ -175,11 +175,18 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
           }
           // The first chunk before any byte: a target that fails at once gets an ordinary error status
           // (and a route falls back to its next target).
+          const keep = step?.answered === false ? step.keep : undefined;
           const outcome = await call.stream((loaded, signal) =>
             cachedStream(
               call.cacheUse,
               () => call.cacheKey(loaded),
-              () => streamChat(loaded, body, call.context(signal)),
+              async () => {
+                const stream = await streamChat(loaded, body, call.context(signal));
+                // A semantic cache miss keeps the streamed answer once it ended cleanly.
+                return keep === undefined
+                  ? stream
+                  : assembleCompletion(stream, (json) => keep({ body: Buffer.from(json) }, loaded.descriptor));
+              },
             ),
           );
           const target = call.answered(outcome);

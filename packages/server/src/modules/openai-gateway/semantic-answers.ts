@@ -170,3 +170,92 @@ export function completionAsStream(body: string, includeUsage: boolean): string 
   if (includeUsage) events.push({ ...base, choices: [], usage: completion.usage ?? null });
   return `${events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join('')}data: [DONE]\n\n`;
 }
+
+/** Streams larger than this are not assembled for the semantic cache. */
+const maxAssembledStreamBytes = 256 * 1024;
+
+/**
+ * Passes a chat stream's chunks through unchanged and, once it has ended with `[DONE]`, hands `done`
+ * the `chat.completion` the chunks add up to (content joined per choice, the finish reason, the usage
+ * chunk's usage), so a streamed answer can be kept like a whole one. A stream cut short, over 256 KB,
+ * or with tool calls is not assembled.
+ */
+export async function* assembleCompletion<C extends Buffer | string>(
+  stream: AsyncIterable<C>,
+  done: (completionJson: string) => void,
+): AsyncGenerator<C> {
+  const parts: string[] = [];
+  let bytes = 0;
+  for await (const chunk of stream) {
+    if (bytes <= maxAssembledStreamBytes) {
+      const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+      parts.push(text);
+      bytes += text.length;
+    }
+    yield chunk;
+  }
+  if (bytes > maxAssembledStreamBytes) return;
+  const completion = completionOf(parts.join(''));
+  if (completion !== undefined) done(completion);
+}
+
+interface StreamChunk {
+  id?: string;
+  created?: number;
+  model?: string;
+  choices?: Array<{
+    index?: number;
+    delta?: { role?: string; content?: string | null; tool_calls?: unknown };
+    finish_reason?: string | null;
+  }>;
+  usage?: unknown;
+}
+
+function completionOf(sse: string): string | undefined {
+  const events = sse
+    .split(/\r?\n\r?\n/)
+    .map((block) =>
+      block
+        .split(/\r?\n/)
+        .find((line) => line.startsWith('data:'))
+        ?.slice(5)
+        .trim(),
+    )
+    .filter((data): data is string => data !== undefined && data !== '');
+  if (events.at(-1) !== '[DONE]') return undefined;
+  const choices = new Map<number, { role: string; content: string; finish: string | null }>();
+  let head: StreamChunk | undefined;
+  let usage: unknown = null;
+  for (const data of events.slice(0, -1)) {
+    let chunk: StreamChunk;
+    try {
+      chunk = JSON.parse(data) as StreamChunk;
+    } catch {
+      return undefined;
+    }
+    head ??= chunk;
+    if (chunk.usage !== undefined && chunk.usage !== null) usage = chunk.usage;
+    for (const choice of chunk.choices ?? []) {
+      if (choice.delta?.tool_calls !== undefined) return undefined;
+      const index = choice.index ?? 0;
+      const entry = choices.get(index) ?? { role: 'assistant', content: '', finish: null };
+      if (choice.delta?.role !== undefined) entry.role = choice.delta.role;
+      if (typeof choice.delta?.content === 'string') entry.content += choice.delta.content;
+      if (choice.finish_reason !== undefined && choice.finish_reason !== null) entry.finish = choice.finish_reason;
+      choices.set(index, entry);
+    }
+  }
+  if (head === undefined || choices.size === 0) return undefined;
+  return JSON.stringify({
+    id: head.id ?? 'chatcmpl-assembled',
+    object: 'chat.completion',
+    created: head.created ?? Math.floor(Date.now() / 1000),
+    model: head.model ?? '',
+    choices: [...choices].map(([index, choice]) => ({
+      index,
+      message: { role: choice.role, content: choice.content },
+      finish_reason: choice.finish ?? 'stop',
+    })),
+    usage,
+  });
+}

@@ -13,7 +13,10 @@ export type SemanticStep =
   | {
       answered: false;
       /** Keeps a whole answer the call got upstream (off the request path); absent when the cache is not in play. */
-      keep?: (answer: WireAnswer, descriptor: Pick<ModelDescriptor, 'name' | 'version' | 'provider'>) => void;
+      keep?: (
+        answer: Pick<WireAnswer, 'body'>,
+        descriptor: Pick<ModelDescriptor, 'name' | 'version' | 'provider'>,
+      ) => void;
     };
 
 const notInPlay: SemanticStep = { answered: false };
