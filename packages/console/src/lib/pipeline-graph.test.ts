@@ -59,6 +59,21 @@ describe('the pipeline graph', () => {
     assert.deepEqual(states['answer/french'], { status: 'failed', count: 1, error: 'boom' });
   });
 
+  it('shows a model step streaming: the answer so far and the pieces counted', () => {
+    let states = applyRunEvent({}, { type: 'step.started', path: 'answer' });
+    states = applyRunEvent(states, { type: 'token', path: 'answer', delta: 'Bon' });
+    states = applyRunEvent(states, { type: 'token', path: 'answer', delta: 'jour' });
+    assert.deepEqual(states.answer, { status: 'running', count: 1, tokens: 2, output: 'Bonjour' });
+    states = applyRunEvent(states, {
+      type: 'step.finished',
+      path: 'answer',
+      status: 'succeeded',
+      latencyMs: 300,
+      output: 'Bonjour !',
+    });
+    assert.deepEqual(states.answer, { status: 'succeeded', count: 1, latencyMs: 300, output: 'Bonjour !', tokens: 2 });
+  });
+
   it("lights boxes from a stored run's step tree", () => {
     const states = statesFromTrace([
       {

@@ -108,6 +108,8 @@ export interface RunEvent {
   latencyMs?: number;
   output?: unknown;
   error?: { message?: string } | string;
+  /** `token` events: a piece of a model step's answer as it streams. */
+  delta?: string;
 }
 
 /** Folds one run event into the boxes' states. */
@@ -118,6 +120,20 @@ export function applyRunEvent(states: Readonly<Record<string, StepState>>, event
   const count = previous?.count ?? 0;
   if (event.type === 'step.started') return { ...states, [key]: { ...previous, status: 'running', count: count + 1 } };
   if (event.type === 'step.retrying') return { ...states, [key]: { ...previous, status: 'retrying', count } };
+  if (event.type === 'token') {
+    // A model step streaming: its box shows the answer so far and counts the pieces (≈ tokens).
+    const sofar = typeof previous?.output === 'string' ? previous.output : '';
+    return {
+      ...states,
+      [key]: {
+        ...previous,
+        status: previous?.status ?? 'running',
+        count: Math.max(count, 1),
+        tokens: (previous?.tokens ?? 0) + 1,
+        output: sofar + (event.delta ?? ''),
+      },
+    };
+  }
   if (event.type === 'step.finished') {
     const failed = event.status === 'failed';
     const error = typeof event.error === 'string' ? event.error : event.error?.message;
@@ -129,6 +145,8 @@ export function applyRunEvent(states: Readonly<Record<string, StepState>>, event
         ...(event.latencyMs === undefined ? {} : { latencyMs: event.latencyMs }),
         ...(event.output === undefined ? {} : { output: event.output }),
         ...(error ? { error } : {}),
+        // Streamed pieces until the stored trace gives the step's exact token counts.
+        ...(previous?.tokens ? { tokens: previous.tokens } : {}),
       },
     };
   }

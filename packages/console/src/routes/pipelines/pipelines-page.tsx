@@ -303,7 +303,7 @@ function RunPanel({ name, onStates }: { name: string; onStates: (states: Record<
       // The stream has no token counts: the stored trace adds them to the boxes.
       if (finished) {
         const trace = await api<Run>(`/api/runs/${encodeURIComponent(finished)}`).catch(() => undefined);
-        if (trace?.steps) onStates(statesFromTrace(trace.steps, { ...states }));
+        if (trace?.steps) onStates(statesFromTrace(trace.steps));
       }
     } catch (failure) {
       setError(messageOf(failure));
