@@ -1,5 +1,5 @@
 import { errorFrom, OfflineError } from './api-client.ts';
-import { apiKey, setApiKey } from './session.ts';
+import { apiKey, currentCookieSession, setApiKey, setCookieSession } from './session.ts';
 
 /**
  * Sends a body with the session's key and reports the bytes sent as they go. `fetch` cannot report
@@ -19,6 +19,9 @@ export function uploadWithProgress<T>(
     request.open('POST', path);
     const key = apiKey();
     if (key) request.setRequestHeader('authorization', `Bearer ${key}`);
+    // Signed in with a password or SSO: the cookie goes by itself (same origin); a POST carries the CSRF token.
+    const session = key ? null : currentCookieSession();
+    if (session !== null) request.setRequestHeader('x-ensemble-csrf', session.csrfToken);
     for (const [name, value] of Object.entries(headers)) request.setRequestHeader(name, value);
     request.upload.onprogress = (event) => onProgress(event.loaded, event.lengthComputable ? event.total : 0);
     request.onerror = () => reject(new OfflineError());
@@ -33,6 +36,7 @@ export function uploadWithProgress<T>(
         return;
       }
       if (request.status === 401 && key !== null) setApiKey(null);
+      if (request.status === 401 && session !== null) setCookieSession(null);
       reject(await errorFrom(response));
     };
     signal?.addEventListener('abort', () => request.abort(), { once: true });
