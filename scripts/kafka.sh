@@ -70,10 +70,19 @@ address() { echo "$host:$(cat "$port_file")"; }
 
 port_in_use() { [ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]; }
 
+# Ports are picked below the kernel's ephemeral range (32768 by default): a port picked there can be
+# handed to some client's outgoing connection between the pick and the broker's bind (seen in CI).
+ephemeral_low() {
+  local low
+  low="$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)"
+  [[ "$low" =~ ^[0-9]+$ ]] && [ "$low" -gt 12000 ] && echo "$low" || echo 32768
+}
+
 free_port() {
-  local port
+  local port low
+  low="$(ephemeral_low)"
   for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((10000 + RANDOM % (low - 10000)))
     if ! port_in_use "$port" && [ "$port" != "${1:-}" ]; then
       echo "$port"
       return 0
@@ -264,6 +273,29 @@ start() {
   write_config
   format_storage
 
+  local attempt=1
+  while :; do
+    launch_and_wait && return 0
+    # A port taken between the pick and the bind: pick new ones (unless the client port was set).
+    if [ "$attempt" -lt 3 ] && [ -z "${ENSEMBLE_KAFKA_PORT:-}" ] && grep -q "Address already in use" "$log_dir/kafka.log"; then
+      say "a port was taken before the broker could bind it; picking new ports (attempt $((attempt + 1)))"
+      rm -f "$port_file" "$controller_port_file" "$internal_port_file"
+      ensure_ports
+      port="$(cat "$port_file")"
+      write_config
+      attempt=$((attempt + 1))
+      continue
+    fi
+    say "the broker exited during start; last lines of $log_dir/kafka.log:"
+    tail -n 40 "$log_dir/kafka.log" >&2 || true
+    exit 1
+  done
+}
+
+# Starts the broker and waits until it accepts connections: 0 when it does, 1 when it exited
+# during start (the caller reads its log); a start that hangs past the timeout ends the script.
+launch_and_wait() {
+  local pid
   [ -f "$log_dir/kafka.log" ] && mv -f "$log_dir/kafka.log" "$log_dir/kafka.log.1"
   rm -f "$pid_file"
   # setsid: the broker outlives the shell or test that started it; fd 9 (the lock) is not inherited.
@@ -280,10 +312,8 @@ start() {
       return 0
     fi
     if [ -s "$pid_file" ] && ! kill -0 "$(cat "$pid_file")" 2>/dev/null; then
-      say "the broker exited during start; last lines of $log_dir/kafka.log:"
-      tail -n 40 "$log_dir/kafka.log" >&2 || true
       rm -f "$pid_file"
-      exit 1
+      return 1
     fi
     if [ "$SECONDS" -ge "$deadline" ]; then
       say "the broker did not accept connections within ${start_timeout}s; last lines of $log_dir/kafka.log:"
