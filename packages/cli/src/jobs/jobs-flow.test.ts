@@ -194,7 +194,7 @@ describe('jobs on the embedded bus', { timeout: 180_000 }, () => {
     const cases: Array<[Record<string, unknown>, string, RegExp]> = [
       [{ type: 'batch-inference', model: 'nope', inputs: [chat('x')] }, 'body.model', /nope/],
       [{ type: 'embed', model: 'fake-chat', inputs: ['x'] }, 'body.model', /needs an embedding model/],
-      [{ type: 'pipeline-run', pipeline: 'p' }, 'type', /not available until pipelines exist/],
+      [{ type: 'pipeline-run', pipeline: 'p' }, 'body.inputs', /give either inputs or inputFile/],
       [
         { type: 'batch-inference', model: 'fake-chat', inputs: [chat('x'), { customId: 'y' }] },
         'body.inputs[1].messages',
