@@ -219,6 +219,8 @@ function ensembleTarget(name: string, via: 'route' | 'model', bus: Bus, extraEnv
           ENSEMBLE_HOME: join(context.workDir, `${name.replace(/\W+/g, '-').toLowerCase()}-home`),
           ENSEMBLE_BUILT_IN_MODELS: 'off',
           ENSEMBLE_ADMIN_KEY: ensembleBenchKey,
+          // The fake upstream listens on loopback, an internal address the SSRF guard refuses unless allowed.
+          OUTBOUND_ALLOWED_NETWORKS: '127.0.0.0/8',
           // Every benchmark request is the same: the response cache would answer them all. Measure the proxy.
           ENSEMBLE_GATEWAY_CACHE_TTL_MS: '0',
           // Request logging off the measured path, as the peers run theirs.

@@ -19,6 +19,7 @@ import { loadConfig } from '../config/load-config.ts';
 import type { GlobalOptions } from '../main.ts';
 import { openModelRuntimes } from '../model-runtime/open-model-runtimes.ts';
 import { openPipelines } from '../pipelines/open-pipelines.ts';
+import { checkDeclaredUrls } from '../registry/check-declared-urls.ts';
 import { openRegistry } from '../registry/open-registry.ts';
 import { openRoutes } from '../routes/open-routes.ts';
 import { prepareConsole } from '../runtime/console-build.ts';
@@ -56,6 +57,13 @@ export async function startCommand(options: StartOptions): Promise<void> {
       // (closers run in reverse), before the bus closes.
       const usage = new BufferedUsageRecorder({ bus: platform.bus, logger });
       onClose(() => usage.close(Math.min(5_000, timeoutMs / 2)));
+      // The SSRF guard: user-supplied URLs reach only public hosts unless OUTBOUND_ALLOWED_NETWORKS says;
+      // ensemble.yaml's model URLs pass the same rule before they are reconciled.
+      const outbound = new OutboundGuard({
+        allowedNetworks: config.auth.outboundAllowedNetworks,
+        allowedHosts: config.auth.outboundAllowedHosts,
+      });
+      await checkDeclaredUrls(config, outbound, logger);
       // The model registry: master key, repositories, and ensemble.yaml's models and credentials reconciled.
       const registry = await openRegistry({ config, database: platform.database, logger });
       checkpoint();
@@ -95,11 +103,6 @@ export async function startCommand(options: StartOptions): Promise<void> {
       const consoleRoot = await prepareConsole(logger);
       checkpoint();
       // Rate limits and budgets: token buckets shared through PostgreSQL, spend from the usage ledger.
-      // The SSRF guard: user-supplied URLs reach only public hosts unless OUTBOUND_ALLOWED_NETWORKS says.
-      const outbound = new OutboundGuard({
-        allowedNetworks: config.auth.outboundAllowedNetworks,
-        allowedHosts: config.auth.outboundAllowedHosts,
-      });
       const limits = openLimits({
         deliver: async (url, body, headers) => {
           const response = await outbound.fetch(url, {

@@ -74,6 +74,8 @@ export function serverModules(
     modelRuntimeModule(runtimes),
     openAiGatewayModule({
       runtimes,
+      // Models' base URLs are checked again when the gateway connects (saved earlier, or from ensemble.yaml).
+      ...(outbound === undefined ? {} : { upstreamConnector: outbound.connector({ timeout: 10_000 }) }),
       models: registry.models,
       ...(uploads.config.usage.ledger ? { usage } : {}),
       routes: routes.lookup,

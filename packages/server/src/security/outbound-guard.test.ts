@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { Agent, request } from 'undici';
 import { OutboundGuard } from './outbound-guard.ts';
 
 describe('OutboundGuard', () => {
@@ -53,6 +54,27 @@ describe('OutboundGuard', () => {
       const cause = (error as { cause?: Error }).cause;
       return /internal address/.test(`${error.message} ${cause?.message ?? ''}`);
     });
+  });
+
+  it('gives dispatchers a connector that refuses internal addresses when connecting (IP literals and names)', async () => {
+    const strict = new Agent({
+      connect: new OutboundGuard({ allowedNetworks: [], allowedHosts: [] }).connector({ timeout: 5_000 }),
+    });
+    const allowed = new Agent({ connect: guard.connector({ timeout: 5_000 }) });
+    try {
+      for (const url of [
+        `http://127.0.0.1:${port}/ok`,
+        `http://localhost:${port}/ok`,
+        `http://[::ffff:127.0.0.1]:${port}/ok`,
+      ]) {
+        await assert.rejects(request(url, { dispatcher: strict }), /internal address/, url);
+      }
+      // 127.0.0.1/32 is allowed to `guard`: the same call goes through.
+      const answer = await request(`http://127.0.0.1:${port}/ok`, { dispatcher: allowed });
+      assert.equal(await answer.body.text(), 'ok');
+    } finally {
+      await Promise.all([strict.close(), allowed.close()]);
+    }
   });
 
   it('takes an allow-list of hosts', async () => {

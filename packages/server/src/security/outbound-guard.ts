@@ -1,8 +1,8 @@
 import { lookup as dnsLookup } from 'node:dns';
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP, isIPv4 } from 'node:net';
+import { BlockList, isIP, isIPv4, type LookupFunction } from 'node:net';
 import { EnsembleError } from '@ensemble/core';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
 
 /**
  * Addresses no user-supplied URL may reach unless the operator allows them: loopback, private
@@ -54,6 +54,7 @@ export class OutboundGuard {
   readonly #allowed = new BlockList();
   readonly #hosts: readonly string[];
   readonly #agent: Agent;
+  readonly #lookup: LookupFunction;
 
   constructor(policy: OutboundPolicy) {
     for (const range of policy.allowedNetworks) {
@@ -62,23 +63,39 @@ export class OutboundGuard {
       this.#allowed.addSubnet(address, Number(bits ?? (v4 ? 32 : 128)), v4 ? 'ipv4' : 'ipv6');
     }
     this.#hosts = policy.allowedHosts.map((host) => host.toLowerCase());
-    this.#agent = new Agent({
-      connect: {
-        lookup: (hostname, options, callback) => {
-          dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
-            if (error) return callback(error, '', 4);
-            const list = addresses as unknown as Array<{ address: string; family: number }>;
-            const refused = list.find((entry) => !this.addressAllowed(entry.address));
-            if (refused !== undefined) {
-              return callback(blocked('url', hostname, refused.address), '', 4);
-            }
-            if (options.all === true) return (callback as unknown as (e: null, a: typeof list) => void)(null, list);
-            const first = list[0] as { address: string; family: number };
-            return callback(null, first.address, first.family);
-          });
-        },
-      },
-    });
+    this.#lookup = (hostname, options, callback) => {
+      dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
+        if (error) return callback(error, '', 4);
+        const list = addresses as unknown as Array<{ address: string; family: number }>;
+        const refused = list.find((entry) => !this.addressAllowed(entry.address));
+        if (refused !== undefined) {
+          return callback(blocked('url', hostname, refused.address), '', 4);
+        }
+        if (options.all === true) return (callback as unknown as (e: null, a: typeof list) => void)(null, list);
+        const first = list[0] as { address: string; family: number };
+        return callback(null, first.address, first.family);
+      });
+    };
+    this.#agent = new Agent({ connect: this.connector({ timeout: 10_000 }) });
+  }
+
+  /**
+   * An undici connector that refuses internal addresses when it connects: an IP literal before the
+   * socket opens, a name in the connection's own DNS lookup. For dispatchers that reach URLs users gave
+   * (the gateway's upstreams: models' `baseUrl`), so a URL saved before it resolved inside, or written in
+   * ensemble.yaml, is still refused when it is called.
+   */
+  connector(options: { timeout: number }): buildConnector.connector {
+    // net.connect's own `lookup` option, passed through by undici's connector.
+    const connect = buildConnector({ timeout: options.timeout, lookup: this.#lookup } as buildConnector.BuildOptions);
+    return (connection, callback) => {
+      const host = connection.hostname.replace(/^\[|\]$/g, '');
+      if (isIP(host) !== 0 && !this.addressAllowed(host)) {
+        callback(blocked('url', host, host), null);
+        return;
+      }
+      connect(connection, callback);
+    };
   }
 
   /** Whether Ensemble may connect to this address. */

@@ -12,6 +12,7 @@ import {
 } from '@ensemble/core';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { buildConnector } from 'undici';
 import { modelParamsSchema, modelRefOf, nameDepths } from '../models/model-name-params.ts';
 import { pipelineChat, pipelineModelPrefix } from '../pipelines/pipeline-chat.ts';
 import type { PipelineService } from '../pipelines/pipeline-service.ts';
@@ -39,6 +40,11 @@ import { writeChatStream } from './write-chat-stream.ts';
 
 export interface OpenAiGatewayModuleOptions {
   runtimes: ModelRuntimeManager;
+  /**
+   * Connects to upstreams (the pass-through): the SSRF guard's connector refuses internal addresses
+   * at connect time (OutboundGuard.connector); omitted, any address.
+   */
+  upstreamConnector?: buildConnector.connector;
   models: ModelRepository;
   /** Bounds a chat completion (a whole stream included); generous, since local models are slow. */
   completionTimeoutMs?: number;
@@ -89,7 +95,7 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
   const { runtimes, models, usage } = options;
   const cacheTtlMs = options.cache?.ttlMs ?? 60_000;
   return async (app) => {
-    const dispatcher = createUpstreamDispatcher();
+    const dispatcher = createUpstreamDispatcher(options.upstreamConnector);
     app.addHook('onClose', async () => {
       await dispatcher.close();
     });
