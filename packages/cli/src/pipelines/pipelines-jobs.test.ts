@@ -229,6 +229,66 @@ describe('pipeline-run jobs through Kafka', { timeout: 600_000 }, () => {
     assert.equal(summary?.output?.output, run.output);
   });
 
+  it('rag-qa and ensemble-vote as jobs: retrieval and a three-sample vote inside each item run', async () => {
+    const submit = (pipeline: string, text: string) =>
+      api('POST', '/api/jobs', {
+        type: 'pipeline-run',
+        pipeline,
+        itemTimeoutMs: 900_000,
+        inputs: [{ customId: pipeline, input: { text } }],
+      });
+    const rag = await submit(
+      'rag-qa',
+      'Which built-in local models run offline, like the language identification model?',
+    );
+    assert.equal(rag.status, 201, rag.text);
+    const vote = await submit('ensemble-vote', 'What colour is the sky on a clear day?');
+    assert.equal(vote.status, 201, vote.text);
+
+    const ragId = (rag.body as JobJson).id;
+    const ragDone = await waitForJob(ragId, ['completed', 'completed_with_errors']);
+    assert.equal(ragDone.status, 'completed', JSON.stringify(await resultsOf(ragId)));
+    const [ragLine] = await resultsOf(ragId);
+    const ragRun = await runOf(ragLine?.output?.runId as string);
+    assert.equal(ragRun.source, 'job');
+    assert.equal(ragRun.jobId, ragId);
+    assert.deepEqual(
+      ragRun.steps.map((step) => [step.stepId, step.kind, step.status]),
+      [
+        ['documents', 'retrieve', 'succeeded'],
+        ['context', 'transform', 'succeeded'],
+        ['answer', 'model', 'succeeded'],
+        ['cited', 'transform', 'succeeded'],
+      ],
+    );
+    const documents = ragRun.steps[0]?.output as Array<{ id: string }>;
+    assert.equal(documents.length, 2);
+    assert.ok(
+      documents.some((document) => document.id === 'local-models'),
+      JSON.stringify(documents),
+    );
+    assert.equal(ragRun.steps[2]?.model, 'local/smollm2-135m-instruct@1');
+    assert.match(ragLine?.output?.output as string, /\n\nSources: [a-z-]+, [a-z-]+$/);
+    assert.equal(ragLine?.output?.output, ragRun.output);
+
+    const voteId = (vote.body as JobJson).id;
+    const voteDone = await waitForJob(voteId, ['completed', 'completed_with_errors']);
+    assert.equal(voteDone.status, 'completed', JSON.stringify(await resultsOf(voteId)));
+    const [voteLine] = await resultsOf(voteId);
+    const voteRun = await runOf(voteLine?.output?.runId as string);
+    assert.equal(voteRun.source, 'job');
+    const answer = voteRun.steps.find((step) => step.stepId === 'answer');
+    assert.equal(answer?.kind, 'parallel');
+    assert.deepEqual(answer?.steps.map((step) => step.path).sort(), ['answer/cold', 'answer/hot', 'answer/warm']);
+    assert.ok(
+      answer?.steps.every((step) => step.status === 'succeeded' && step.model === 'local/smollm2-135m-instruct@1'),
+    );
+    // The majority answer is one of the three samples (ties go to the first branch).
+    const samples = answer?.steps.map((step) => String(step.output).trim().toLowerCase()) ?? [];
+    assert.ok(samples.includes(String(voteRun.output).trim().toLowerCase()), JSON.stringify({ samples, voteRun }));
+    assert.equal(voteLine?.output?.output, voteRun.output);
+  });
+
   it('a failed run fails its item alone (naming the run); retry-failed runs it again', async () => {
     const registered = await api('POST', '/api/models', {
       name: 'flip-chat',
