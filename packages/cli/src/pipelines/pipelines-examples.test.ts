@@ -289,4 +289,79 @@ describe('example pipelines on the local models', { timeout: 600_000 }, () => {
       (error: InstanceType<typeof OpenAI.NotFoundError>) => error.status === 404,
     );
   });
+  it('every example in every way: sync, streamed (SSE), and through the openai SDK whole and streamed', async () => {
+    const examples: Array<[string, string, string[]]> = [
+      ['language-router', 'Bonjour, quelle heure est-il ?', ['language', 'answer']],
+      ['rag-qa', 'Which built-in local models run offline?', ['documents', 'context', 'answer', 'cited']],
+      ['ensemble-vote', 'Is water wet? Yes or no.', ['question', 'answer']],
+      [
+        'summarize-map-reduce',
+        'Rain fell for days.\n\nThe river rose, then went down.',
+        ['chunks', 'summaries', 'merged'],
+      ],
+    ];
+    const client = new OpenAI({ baseURL: `${ensemble.url}/v1`, apiKey: ensemble.adminKey as string });
+    const listed = (await client.models.list()).data.map((model) => model.id);
+    const checkRun = async (name: string, runId: string, steps: string[], source: string) => {
+      const run = await runOf(runId);
+      assert.equal(run.status, 'succeeded', `${name}: ${JSON.stringify(run)}`);
+      assert.equal(run.pipeline, name);
+      assert.equal(run.source, source);
+      assert.deepEqual(
+        run.steps.map((step) => [step.stepId, step.status]),
+        steps.map((id) => [id, 'succeeded']),
+        name,
+      );
+      return run;
+    };
+    const latestRunId = async (name: string) =>
+      ((await api('GET', `/api/runs?pipeline=${name}&limit=1`)).body.data as RunJson[])[0]?.id as string;
+    for (const [name, text, steps] of examples) {
+      assert.ok(listed.includes(`pipeline/${name}`), `${name} is in /v1/models`);
+
+      const sync = await api('POST', `/api/pipelines/${name}/run`, { input: { text } });
+      assert.equal(sync.status, 200, `${name}: ${JSON.stringify(sync.body)}`);
+      const syncRun = await checkRun(name, sync.body.runId, steps, 'api');
+      assert.equal(syncRun.output, sync.body.output);
+
+      const response = await fetch(`${ensemble.url}/api/pipelines/${name}/run`, {
+        method: 'POST',
+        headers: { ...ensemble.auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ input: { text }, stream: true }),
+      });
+      assert.equal(response.status, 200, name);
+      const events = await readSse(response);
+      assert.equal(events[0]?.event, 'run.started', name);
+      const finished = events.at(-1);
+      assert.equal(finished?.event, 'run.finished', `${name}: ${JSON.stringify(finished)}`);
+      const finishedData = finished?.data as { runId: string; output: unknown } | undefined;
+      const streamedRun = await checkRun(name, finishedData?.runId as string, steps, 'api');
+      assert.deepEqual(finishedData?.output, streamedRun.output);
+      const stepsFinished = events.filter((event) => event.event === 'step.finished').length;
+      assert.ok(stepsFinished >= steps.length, `${name}: ${stepsFinished} step.finished events`);
+
+      const completion = await client.chat.completions.create({
+        model: `pipeline/${name}`,
+        messages: [{ role: 'user', content: text }],
+      });
+      const content = completion.choices[0]?.message.content ?? '';
+      assert.ok(content.length > 0, name);
+      const sdkRun = await checkRun(name, await latestRunId(name), steps, 'gateway');
+      assert.equal(typeof sdkRun.output === 'string' ? sdkRun.output : JSON.stringify(sdkRun.output), content, name);
+
+      const stream = await client.chat.completions.create({
+        model: `pipeline/${name}`,
+        messages: [{ role: 'user', content: text }],
+        stream: true,
+      });
+      let streamed = '';
+      for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? '';
+      const streamRun = await checkRun(name, await latestRunId(name), steps, 'gateway');
+      assert.equal(
+        typeof streamRun.output === 'string' ? streamRun.output : JSON.stringify(streamRun.output),
+        streamed,
+        `${name}: the streamed answer is the run's output`,
+      );
+    }
+  });
 });
