@@ -9,7 +9,6 @@ import {
   consoleModule,
   createLogger,
   listen,
-  OutboundGuard,
 } from '@ensemble/server';
 import { documentConsumer, type RunningWorker, startWorker } from '@ensemble/worker';
 import { openAccounts } from '../auth/open-accounts.ts';
@@ -25,6 +24,7 @@ import { openRoutes } from '../routes/open-routes.ts';
 import { prepareConsole } from '../runtime/console-build.ts';
 import { openLimits } from '../runtime/open-limits.ts';
 import { openPlatform } from '../runtime/open-platform.ts';
+import { outboundGuardFor } from '../runtime/outbound-guard-for.ts';
 import { runUntilSignal } from '../runtime/run-until-signal.ts';
 import { serverModules } from '../runtime/server-modules.ts';
 import { serverMetrics, workerParts } from '../runtime/worker-parts.ts';
@@ -59,10 +59,7 @@ export async function startCommand(options: StartOptions): Promise<void> {
       onClose(() => usage.close(Math.min(5_000, timeoutMs / 2)));
       // The SSRF guard: user-supplied URLs reach only public hosts unless OUTBOUND_ALLOWED_NETWORKS says;
       // ensemble.yaml's model URLs pass the same rule before they are reconciled.
-      const outbound = new OutboundGuard({
-        allowedNetworks: config.auth.outboundAllowedNetworks,
-        allowedHosts: config.auth.outboundAllowedHosts,
-      });
+      const outbound = outboundGuardFor(config);
       await checkDeclaredUrls(config, outbound, logger);
       // The model registry: master key, repositories, and ensemble.yaml's models and credentials reconciled.
       const registry = await openRegistry({ config, database: platform.database, logger });

@@ -4,6 +4,7 @@ import { type ArtifactStore, type EnsembleConfig, type Logger, ModelRuntimeManag
 import type { Registry } from '../registry/open-registry.ts';
 import { registerBuiltInModels } from '../registry/register-built-in-models.ts';
 import { withRegistryLock } from '../registry/with-registry-lock.ts';
+import { outboundGuardFor } from '../runtime/outbound-guard-for.ts';
 import { systemClock } from '../runtime/system-clock.ts';
 import { type BackgroundDeployment, deployBuiltInModels } from './deploy-built-in-models.ts';
 import { modelProviders } from './model-providers.ts';
@@ -47,6 +48,8 @@ export async function openModelRuntimes(options: OpenModelRuntimesOptions): Prom
 
   const manager = new ModelRuntimeManager({
     providers: modelProviders(artifacts),
+    // Hosted models' calls and health probes connect through the SSRF guard (base URLs re-checked per connection).
+    fetch: outboundGuardFor(config).guardedFetch,
     models: registry.models,
     revealCredential: (projectId, name) => registry.credentials.reveal(projectId, name),
     clock: systemClock,

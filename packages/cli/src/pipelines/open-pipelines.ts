@@ -29,6 +29,7 @@ import {
   runsModule,
 } from '@ensemble/server';
 import { withRegistryLock } from '../registry/with-registry-lock.ts';
+import { outboundGuardFor } from '../runtime/outbound-guard-for.ts';
 import { systemClock } from '../runtime/system-clock.ts';
 import { examplePipelines, seedExampleCollection } from './example-pipelines.ts';
 
@@ -83,7 +84,8 @@ export async function openPipelines(options: OpenPipelinesOptions): Promise<Pipe
     redactKeys: config.runs.redactKeys,
   });
   const models = new RuntimePipelineModels(options.runtimes, options.models, options.usage, options.routes);
-  const http = new AllowListPipelineHttp(config.runs.httpAllow);
+  // `http` steps connect through the SSRF guard too: an allowed prefix whose name resolves inside is refused.
+  const http = new AllowListPipelineHttp(config.runs.httpAllow, outboundGuardFor(config).dispatcher);
   const retriever =
     options.collections === undefined ? undefined : new CollectionsPipelineRetriever(options.collections);
   const executor = new PipelineExecutor({

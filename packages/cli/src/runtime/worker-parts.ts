@@ -31,6 +31,7 @@ import {
   type WorkerOptions,
 } from '@ensemble/worker';
 import type { Platform } from './open-platform.ts';
+import { outboundGuardFor } from './outbound-guard-for.ts';
 
 /** The usage ledger's consumer. */
 function ledgerConsumers(platform: Platform, logger: Logger): ConsumerDefinition[] {
@@ -55,6 +56,8 @@ function workerConsumers(
     usage,
     routes: new PostgresRouteRepository(platform.database.db),
     logger,
+    // Models' base URLs are checked again when an item connects (saved earlier, or rebound since).
+    upstreamConnector: outboundGuardFor(config).connector({ timeout: 10_000 }),
   });
   const jobs = jobConsumers({
     store: new PostgresJobWorkStore(platform.database.db, defaultJobTopics),
@@ -78,6 +81,8 @@ function workerConsumers(
         logger,
         timeoutMs: config.jobs.webhookTimeoutMs,
         maxAttempts: config.jobs.webhookMaxAttempts,
+        // A webhook URL saved while it resolved outside is refused when it now resolves inside.
+        fetch: outboundGuardFor(config).guardedFetch,
       }),
     ],
   };

@@ -28,6 +28,11 @@ export interface RuntimeContext {
   logger: Logger;
   /** Where local model files are read from. */
   artifactPath?(sha256: string): Promise<string>;
+  /**
+   * The HTTP a hosted runtime's calls and health probes go through: the outbound guard's, so a base URL
+   * that resolves to an internal address when it is called is refused (SSRF). Global fetch when absent.
+   */
+  fetch?: typeof globalThis.fetch;
 }
 
 /** Turns a registry entry into a runtime. One provider per folder under packages/providers. */

@@ -20,6 +20,8 @@ import { toRuntimeSpec } from './to-runtime-spec.ts';
 export interface ModelRuntimeManagerOptions {
   /** Installed providers by id (`local`, `openai`, …). */
   providers: ReadonlyMap<string, ModelProvider>;
+  /** Given to every runtime as `RuntimeContext.fetch`: the outbound guard's, in the server and worker. */
+  fetch?: typeof globalThis.fetch;
   models: ModelRepository;
   /** Decrypts a model's credential (`CredentialRepository.reveal`). */
   revealCredential(projectId: string, name: string): Promise<string>;
@@ -259,7 +261,7 @@ export class ModelRuntimeManager {
   }
 
   async #create(descriptor: ModelDescriptor): Promise<ModelRuntime> {
-    const { providers, logger, artifactPath } = this.#options;
+    const { providers, logger, artifactPath, fetch } = this.#options;
     const spec = toRuntimeSpec(descriptor.name, descriptor.kind, descriptor);
     const provider = providers.get(descriptor.provider);
     if (provider === undefined) throw unknownProviderError(descriptor, [...providers.keys()].sort());
@@ -276,6 +278,7 @@ export class ModelRuntimeManager {
       logger: logger.child({ model: descriptor.name, version: descriptor.version }),
       ...(secret === undefined ? {} : { secret }),
       ...(artifactPath === undefined ? {} : { artifactPath: (sha256: string) => artifactPath(sha256) }),
+      ...(fetch === undefined ? {} : { fetch }),
     });
   }
 

@@ -40,7 +40,12 @@ export const anthropicProvider: ModelProvider = {
       apiKey,
       anthropicApiUrl: baseUrl,
       maxRetries: options.maxRetries,
-      clientOptions: { timeout: options.timeoutMs, maxRetries: options.maxRetries },
+      clientOptions: {
+        timeout: options.timeoutMs,
+        maxRetries: options.maxRetries,
+        // The outbound guard's fetch, when the runtime was given one.
+        ...(context.fetch === undefined ? {} : { fetch: context.fetch }),
+      },
       ...sampling,
     });
     return createHostedRuntime({
@@ -57,6 +62,7 @@ export const anthropicProvider: ModelProvider = {
           `${baseUrl}/v1/models/${encodeURIComponent(spec.providerModelId)}`,
           { 'x-api-key': apiKey, 'anthropic-version': anthropicVersion },
           signal,
+          context.fetch,
         ),
       call: { provider: 'anthropic', model: spec.name, secret: apiKey },
       timeoutMs: options.timeoutMs,

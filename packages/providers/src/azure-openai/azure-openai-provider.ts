@@ -53,6 +53,8 @@ export const azureOpenAiProvider: ModelProvider = {
       azureOpenAIApiVersion: options.apiVersion,
       timeout: options.timeoutMs,
       maxRetries: options.maxRetries,
+      // The outbound guard's fetch, when the runtime was given one.
+      ...(context.fetch === undefined ? {} : { configuration: { fetch: context.fetch } }),
     };
     const call = { provider: 'azure-openai', model: spec.name, secret: apiKey };
     // The gateway's pass-through: the deployment's URL, the api-version on every call, the key in `api-key`.
@@ -70,6 +72,7 @@ export const azureOpenAiProvider: ModelProvider = {
         `${endpoint}/openai/models?api-version=${encodeURIComponent(options.apiVersion)}`,
         { 'api-key': apiKey },
         signal,
+        context.fetch,
       );
 
     if (spec.kind === 'embedding') {

@@ -51,6 +51,7 @@ export const geminiProvider: ModelProvider = {
         `${baseUrl}/${options.apiVersion}/models/${encodeURIComponent(spec.providerModelId)}`,
         { 'x-goog-api-key': apiKey },
         signal,
+        context.fetch,
       );
 
     if (spec.kind === 'embedding') {

@@ -58,6 +58,7 @@ export const openAiCompatibleProvider: ModelProvider = {
       embeddingEncoding: options.embeddingEncoding === 'float' ? 'float' : undefined,
       // Not every server has GET /models/{id} (llama.cpp does not); all of them list models.
       probePath: 'models',
+      fetch: context.fetch,
     });
   },
 };

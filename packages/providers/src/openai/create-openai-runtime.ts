@@ -22,20 +22,29 @@ export interface OpenAiConnection {
   embeddingEncoding: 'base64' | 'float' | undefined;
   /** The cheap call `health` makes: `models/<id>` where supported, else `models`. */
   probePath: string;
+  /** The HTTP calls and probes go through (`RuntimeContext.fetch`: the outbound guard's); global fetch when absent. */
+  fetch?: typeof fetch | undefined;
 }
 
 /** The SDK always sends `Authorization: Bearer <key>`; a keyless server must not see the placeholder. */
-const fetchWithoutAuthorization: typeof fetch = (input, init) => {
-  const headers = new Headers(init?.headers);
-  headers.delete('authorization');
-  return fetch(input, { ...init, headers });
-};
+function withoutAuthorization(send: typeof fetch): typeof fetch {
+  return (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.delete('authorization');
+    return send(input, { ...init, headers });
+  };
+}
 
 function clientConfiguration(connection: OpenAiConnection) {
+  const send = connection.fetch ?? fetch;
   return {
     baseURL: connection.baseUrl,
     defaultHeaders: connection.headers,
-    ...(connection.sendAuthorization ? {} : { fetch: fetchWithoutAuthorization }),
+    ...(connection.sendAuthorization
+      ? connection.fetch === undefined
+        ? {}
+        : { fetch: send }
+      : { fetch: withoutAuthorization(send) }),
   };
 }
 
@@ -66,6 +75,7 @@ export function createOpenAiRuntime(spec: RuntimeSpec, connection: OpenAiConnect
       `${connection.baseUrl.replace(/\/$/, '')}/${connection.probePath}`,
       { ...connection.headers, ...authorization },
       signal,
+      connection.fetch,
     );
 
   if (spec.kind === 'embedding') {

@@ -36,6 +36,7 @@ export const openAiProvider: ModelProvider = {
       maxRetries: options.maxRetries,
       embeddingEncoding: undefined,
       probePath: `models/${encodeURIComponent(spec.providerModelId)}`,
+      fetch: context.fetch,
     });
   },
 };

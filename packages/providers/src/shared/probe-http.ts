@@ -15,8 +15,14 @@ export class HttpProbeError extends Error {
  * A cheap authenticated GET (a provider's "retrieve model" or "list models" endpoint): it proves
  * the endpoint is reachable and the key accepted, without spending tokens.
  */
-export async function probeHttp(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<void> {
-  const response = await fetch(url, { headers, signal });
+export async function probeHttp(
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  /** The outbound guard's fetch, when the runtime was given one. */
+  send: typeof fetch = fetch,
+): Promise<void> {
+  const response = await send(url, { headers, signal });
   const body = await response.text();
   if (!response.ok) throw new HttpProbeError(response.status, response.headers, body.slice(0, 500));
 }

@@ -65,6 +65,13 @@ function classify(failure: UpstreamFailure): Mapping {
  */
 export function toEnsembleError(error: unknown, context: UpstreamCallContext): EnsembleError {
   if (EnsembleError.isInstance(error)) return error;
+  const refusal = guardRefusal(error);
+  if (refusal !== undefined) {
+    return new EnsembleError('upstream_error', `${context.provider} model '${context.model}': ${refusal.message}`, {
+      details: { provider: context.provider, model: context.model, reason: 'internal_address' },
+      retryable: false,
+    });
+  }
   const failure = readUpstreamFailure(error);
   const mapping = classify(failure);
   const upstreamMessage = redactSecret(failure.message, context.secret).slice(0, 500);
@@ -80,4 +87,19 @@ export function toEnsembleError(error: unknown, context: UpstreamCallContext): E
     ...(mapping.retryable === undefined ? {} : { retryable: mapping.retryable }),
     ...(failure.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: failure.retryAfterSeconds }),
   });
+}
+
+/**
+ * The outbound guard's refusal (an internal address met when connecting), however deep the SDK and
+ * fetch wrapped it: said as it is, not as "could not be reached", and never worth a retry.
+ */
+function guardRefusal(error: unknown): EnsembleError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && typeof current === 'object' && current !== null; depth++) {
+    if (EnsembleError.isInstance(current)) {
+      return current.details?.reason === 'internal_address' ? current : undefined;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }

@@ -2,7 +2,7 @@ import { lookup as dnsLookup } from 'node:dns';
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP, isIPv4, type LookupFunction } from 'node:net';
 import { EnsembleError } from '@ensemble/core';
-import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
+import { Agent, buildConnector, type Dispatcher, fetch as undiciFetch } from 'undici';
 
 /**
  * Addresses no user-supplied URL may reach unless the operator allows them: loopback, private
@@ -54,6 +54,7 @@ export class OutboundGuard {
   readonly #allowed = new BlockList();
   readonly #hosts: readonly string[];
   readonly #agent: Agent;
+  readonly #callAgent: Agent;
   readonly #lookup: LookupFunction;
 
   constructor(policy: OutboundPolicy) {
@@ -77,7 +78,28 @@ export class OutboundGuard {
       });
     };
     this.#agent = new Agent({ connect: this.connector({ timeout: 10_000 }) });
+    // Model calls stream for minutes: their SDKs' own deadlines and the callers' signals bound them.
+    this.#callAgent = new Agent({ connect: this.connector({ timeout: 10_000 }), headersTimeout: 0, bodyTimeout: 0 });
   }
+
+  /**
+   * The undici dispatcher whose every connection passes the guard (IP literals and each DNS answer),
+   * for clients that take one (pipeline `http` steps). Redirects it follows connect through it too.
+   */
+  get dispatcher(): Dispatcher {
+    return this.#callAgent;
+  }
+
+  /**
+   * A `fetch` whose every connection passes the guard, for the SDKs that take one (model providers,
+   * health probes, webhooks): a base URL saved while it resolved outside, or a redirect, is refused
+   * when Ensemble connects. It does not re-check the URL's scheme or host list (saving did).
+   */
+  readonly guardedFetch: typeof globalThis.fetch = (input, init) =>
+    undiciFetch(input as Parameters<typeof undiciFetch>[0], {
+      ...(init as Parameters<typeof undiciFetch>[1]),
+      dispatcher: this.#callAgent,
+    }) as unknown as Promise<Response>;
 
   /**
    * An undici connector that refuses internal addresses when it connects: an IP literal before the

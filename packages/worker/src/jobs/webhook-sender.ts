@@ -9,6 +9,8 @@ export interface WebhookSenderOptions {
   timeoutMs: number;
   /** Tries in all before the webhook is `failed`. */
   maxAttempts: number;
+  /** The HTTP deliveries go through: the outbound guard's (SSRF), else global fetch. */
+  fetch?: typeof globalThis.fetch;
   /** How often due webhooks are looked for. Default 1 s. */
   pollIntervalMs?: number;
   /** The wait after the first failed try; doubled per try up to `maxDelayMs`. Defaults 1 s and 10 min. */
@@ -70,7 +72,8 @@ export class WebhookSender implements BackgroundService {
     const body = JSON.stringify(jobWebhookBody(job));
     let failure: string | undefined;
     try {
-      const response = await fetch(url, {
+      const send = this.#options.fetch ?? fetch;
+      const response = await send(url, {
         method: 'POST',
         redirect: 'manual',
         headers: {
@@ -116,7 +119,9 @@ export class WebhookSender implements BackgroundService {
 }
 
 function describe(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const cause = (error as { cause?: { code?: string; message?: string; details?: { reason?: string } } }).cause;
+  // The outbound guard's refusal says which internal address the URL now resolves to.
+  if (cause?.details?.reason === 'internal_address' && cause.message !== undefined) return cause.message;
   return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
 }
 

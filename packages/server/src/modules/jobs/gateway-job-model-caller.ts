@@ -14,7 +14,7 @@ import {
   silentLogger,
   type UsageRecorder,
 } from '@ensemble/core';
-import type { Agent } from 'undici';
+import type { Agent, buildConnector } from 'undici';
 import { CallRunner } from '../openai-gateway/call-runner.ts';
 import { completeChat } from '../openai-gateway/chat-target.ts';
 import { embed } from '../openai-gateway/embeddings-target.ts';
@@ -39,6 +39,8 @@ export interface GatewayJobModelCallerOptions {
   /** Where the route versions jobs are pinned to are read (and the routes they nest, at their current version). */
   routes?: Pick<RouteRepository, 'getVersion' | 'current'> | undefined;
   logger?: Logger;
+  /** The pass-through's connections: the SSRF guard's connector (OutboundGuard.connector); omitted, any address. */
+  upstreamConnector?: buildConnector.connector | undefined;
 }
 
 /**
@@ -61,7 +63,7 @@ export class GatewayJobModelCaller implements JobModelCaller {
 
   constructor(runtimes: ModelRuntimeManager, options: GatewayJobModelCallerOptions = {}) {
     this.#targets = new ModelTargets(runtimes);
-    this.#dispatcher = createUpstreamDispatcher();
+    this.#dispatcher = createUpstreamDispatcher(options.upstreamConnector);
     this.#usage = options.usage;
     this.#routes = options.routes;
     this.#logger = options.logger ?? silentLogger;

@@ -1,5 +1,5 @@
 import { EnsembleError, type PipelineHttp } from '@ensemble/core';
-import { request } from 'undici';
+import { type Dispatcher, request } from 'undici';
 
 /** The most bytes an `http` step reads from an answer. */
 const maxAnswerBytes = 1024 * 1024;
@@ -10,9 +10,12 @@ const maxAnswerBytes = 1024 * 1024;
  */
 export class AllowListPipelineHttp implements PipelineHttp {
   readonly #prefixes: readonly string[];
+  readonly #dispatcher: Dispatcher | undefined;
 
-  constructor(prefixes: readonly string[]) {
+  /** `dispatcher`: the outbound guard's, so a prefix whose name now resolves inside is refused (SSRF). */
+  constructor(prefixes: readonly string[], dispatcher?: Dispatcher) {
     this.#prefixes = prefixes;
+    this.#dispatcher = dispatcher;
   }
 
   refusal(url: string): string | undefined {
@@ -29,12 +32,16 @@ export class AllowListPipelineHttp implements PipelineHttp {
     const answer = await request(call.url, {
       method: call.method,
       signal: call.signal,
+      ...(this.#dispatcher === undefined ? {} : { dispatcher: this.#dispatcher }),
       ...(call.method === 'POST'
         ? { body: JSON.stringify(call.body ?? null), headers: { 'content-type': 'application/json' } }
         : {}),
     }).catch((error: unknown) => {
+      // The guard's refusal (an internal address when connecting) will not change on a retry.
+      const refused = EnsembleError.isInstance(error) && error.details?.reason === 'internal_address';
       throw new EnsembleError('upstream_error', `${call.url} could not be reached: ${(error as Error).message}`, {
         cause: error,
+        ...(refused ? { retryable: false, details: { reason: 'internal_address' } } : {}),
       });
     });
     const chunks: Buffer[] = [];

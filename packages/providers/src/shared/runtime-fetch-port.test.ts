@@ -1,0 +1,134 @@
+// The outbound port: a runtime given `RuntimeContext.fetch` (the server's SSRF guard) sends every call
+// and health probe through it, for each SDK that takes one. Replays recorded wire formats from a local
+// HTTP server; the port here is real fetch, wrapped to record what went through it.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { EnsembleError, type ModelProvider, type RuntimeContext } from '@ensemble/core';
+import { anthropicProvider } from '../anthropic/anthropic-provider.ts';
+import { azureOpenAiProvider } from '../azure-openai/azure-openai-provider.ts';
+import { geminiProvider } from '../gemini/gemini-provider.ts';
+import { openAiProvider } from '../openai/openai-provider.ts';
+import { openAiCompatibleProvider } from '../openai-compatible/openai-compatible-provider.ts';
+import { expectEnsembleError } from './testing/expect-ensemble-error.ts';
+import { readFixture } from './testing/fixtures.ts';
+import { type ReplayServer, startReplayServer } from './testing/replay-server.ts';
+import { chatOf, makeContext, makeSpec } from './testing/runtime-spec.ts';
+import { jsonBody } from './testing/wire-formats.ts';
+
+const fixtures = (provider: string) => join(import.meta.dirname, '..', provider, '__fixtures__');
+
+describe('RuntimeContext.fetch: the outbound port every hosted call goes through', () => {
+  let server: ReplayServer;
+  const through: string[] = [];
+  const recording: typeof fetch = (input, init) => {
+    through.push(new URL(input instanceof Request ? input.url : String(input)).pathname);
+    return fetch(input, init);
+  };
+  before(async () => {
+    server = await startReplayServer();
+  });
+  after(() => server.close());
+  beforeEach(() => {
+    server.requests.length = 0;
+    through.length = 0;
+  });
+
+  const cases: Array<{
+    provider: ModelProvider;
+    secret: string | undefined;
+    spec: Record<string, unknown>;
+    answer: [string, string];
+    probe: [string, string];
+  }> = [
+    {
+      provider: openAiProvider,
+      secret: 'sk-test',
+      spec: {},
+      answer: ['openai', 'chat-completion.json'],
+      probe: ['openai', 'model.json'],
+    },
+    {
+      // Keyless: the port is wrapped by the one that drops the Authorization header.
+      provider: openAiCompatibleProvider,
+      secret: undefined,
+      spec: {},
+      answer: ['openai', 'chat-completion.json'],
+      probe: ['openai', 'model.json'],
+    },
+    {
+      provider: azureOpenAiProvider,
+      secret: 'azure-key',
+      spec: { options: { deployment: 'd', apiVersion: '2024-10-21' } },
+      answer: ['azure-openai', 'chat-completion.json'],
+      probe: ['azure-openai', 'models.json'],
+    },
+    {
+      provider: anthropicProvider,
+      secret: 'sk-ant-test',
+      spec: {},
+      answer: ['anthropic', 'message.json'],
+      probe: ['anthropic', 'model.json'],
+    },
+  ];
+
+  for (const { provider, secret, spec, answer, probe } of cases) {
+    it(`${provider.id}: the chat call and the health probe go through the port`, async () => {
+      const runtime = await provider.createRuntime(
+        makeSpec({ name: `${provider.id}/m`, providerModelId: 'm', baseUrl: server.url, ...spec }),
+        { ...makeContext(secret), fetch: recording },
+      );
+      server.reply(jsonBody(readFixture(fixtures(answer[0]), answer[1])));
+      await chatOf(runtime).invoke('hi');
+      server.reply(jsonBody(readFixture(fixtures(probe[0]), probe[1])));
+      assert.equal((await runtime.health(AbortSignal.timeout(5_000))).ok, true);
+      assert.equal(server.requests.length, 2);
+      assert.deepEqual(
+        through,
+        server.requests.map((request) => new URL(request.url, server.url).pathname),
+      );
+      if (secret === undefined) assert.equal(server.requests[0]?.headers.authorization, undefined);
+    });
+  }
+
+  it('gemini: the health probe goes through the port (its SDK takes no fetch for calls)', async () => {
+    const runtime = await geminiProvider.createRuntime(
+      makeSpec({ name: 'gemini/m', providerModelId: 'm', baseUrl: server.url }),
+      { ...makeContext('g-key'), fetch: recording },
+    );
+    server.reply(jsonBody('{"name":"models/m"}'));
+    assert.equal((await runtime.health(AbortSignal.timeout(5_000))).ok, true);
+    assert.deepEqual(through, ['/v1beta/models/m']);
+  });
+
+  it("maps the guard's refusal, however wrapped, to a clear non-retryable error and does not retry", async () => {
+    // What undici's fetch throws when the guard's connector refuses: the refusal as the cause.
+    const refusing: typeof fetch = async (input) => {
+      through.push(String(input));
+      throw new TypeError('fetch failed', {
+        cause: new EnsembleError(
+          'validation_failed',
+          "url: 'rebound.example' is 10.0.0.7, an internal address Ensemble does not call (allow its range in OUTBOUND_ALLOWED_NETWORKS)",
+          { details: { reason: 'internal_address' } },
+        ),
+      });
+    };
+    const context: RuntimeContext = { ...makeContext('sk-test'), fetch: refusing };
+    for (const provider of [openAiProvider, anthropicProvider]) {
+      through.length = 0;
+      const runtime = await provider.createRuntime(
+        makeSpec({ name: `${provider.id}/m`, providerModelId: 'm', baseUrl: 'http://rebound.example/v1' }),
+        context,
+      );
+      const error = await expectEnsembleError(() => chatOf(runtime).invoke('hi'), 'upstream_error');
+      assert.equal(error.retryable, false, provider.id);
+      assert.match(error.message, /'rebound\.example' is 10\.0\.0\.7, an internal address/);
+      assert.equal(error.details?.reason, 'internal_address');
+      assert.equal(through.length, 1, `${provider.id} tried once`);
+      const health = await runtime.health(AbortSignal.timeout(5_000));
+      assert.equal(health.ok, false);
+      assert.match(health.error ?? '', /an internal address/);
+    }
+    assert.equal(server.requests.length, 0);
+  });
+});
