@@ -50,7 +50,20 @@ describe('ensemble with an external PostgreSQL and Kafka', { timeout: 300_000 },
       assert.equal(ready.status, 200, JSON.stringify(body));
       assert.equal(body.checks['event-bus']?.status, 'up');
       assert.match(server.output(), /"bus":"kafka"/);
-      assert.doesNotMatch(server.output(), /worker running/, '--no-worker runs no consumers');
+      // --no-worker leaves the server only the ingestion consumer (one process writes the embedded index).
+      await waitFor('the server to start its consumers', () => server.output().includes('"msg":"worker running"'), {
+        timeoutMs: 30_000,
+      });
+      const running = server
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('"msg":"worker running"'))
+        .map((line) => JSON.parse(line) as { consumers: string[] });
+      assert.deepEqual(
+        running.map((line) => line.consumers),
+        [['documents']],
+        '--no-worker runs no job or usage consumers',
+      );
       await waitFor('the worker to run', () => /ensemble worker running/.test(worker.output()), { timeoutMs: 60_000 });
 
       // A domain write and its event, committed together as the outbox pattern does.
