@@ -1,6 +1,7 @@
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import type { ModelKind, ModelProvider, RuntimeContext, RuntimeSpec } from '@ensemble/core';
 import { ChatBedrockConverse } from '@langchain/aws';
+import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import { z } from 'zod';
 import { commonSamplingFields, honourCallSampling } from '../shared/call-sampling.ts';
 import { callSettingsShape, chatParametersShape } from '../shared/call-settings.ts';
@@ -42,7 +43,11 @@ export const bedrockProvider: ModelProvider = {
       ...(spec.baseUrl === undefined ? {} : { endpoint: spec.baseUrl }),
       ...bedrockClientAuth(context.secret),
       maxAttempts: options.maxRetries + 1,
-      requestHandler: { requestTimeout: options.timeoutMs },
+      // Given the outbound port (the SSRF guard's fetch), the SDK sends through it instead of node:https.
+      requestHandler:
+        context.fetch === undefined
+          ? { requestTimeout: options.timeoutMs }
+          : new FetchHttpHandler({ requestTimeout: options.timeoutMs, customFetch: context.fetch }),
     });
     const call = { provider: 'bedrock', model: spec.name, secret: context.secret };
     const close = () => client.destroy();

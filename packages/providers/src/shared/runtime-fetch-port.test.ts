@@ -7,6 +7,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { EnsembleError, type ModelProvider, type RuntimeContext } from '@ensemble/core';
 import { anthropicProvider } from '../anthropic/anthropic-provider.ts';
 import { azureOpenAiProvider } from '../azure-openai/azure-openai-provider.ts';
+import { bedrockProvider } from '../bedrock/bedrock-provider.ts';
 import { geminiProvider } from '../gemini/gemini-provider.ts';
 import { openAiProvider } from '../openai/openai-provider.ts';
 import { openAiCompatibleProvider } from '../openai-compatible/openai-compatible-provider.ts';
@@ -114,11 +115,18 @@ describe('RuntimeContext.fetch: the outbound port every hosted call goes through
       });
     };
     const context: RuntimeContext = { ...makeContext('sk-test'), fetch: refusing };
-    for (const provider of [openAiProvider, anthropicProvider]) {
+    const bedrock = { accessKeyId: 'AKIAENSEMBLETEST0001', secretAccessKey: 'ensemble/test/secret/access/key/0001' };
+    for (const provider of [openAiProvider, anthropicProvider, bedrockProvider]) {
       through.length = 0;
+      const isBedrock = provider === bedrockProvider;
       const runtime = await provider.createRuntime(
-        makeSpec({ name: `${provider.id}/m`, providerModelId: 'm', baseUrl: 'http://rebound.example/v1' }),
-        context,
+        makeSpec({
+          name: `${provider.id}/m`,
+          providerModelId: 'm',
+          baseUrl: 'http://rebound.example/v1',
+          ...(isBedrock ? { options: { region: 'eu-west-1' } } : {}),
+        }),
+        isBedrock ? { ...context, secret: JSON.stringify(bedrock) } : context,
       );
       const error = await expectEnsembleError(() => chatOf(runtime).invoke('hi'), 'upstream_error');
       assert.equal(error.retryable, false, provider.id);

@@ -77,6 +77,24 @@ describe('OutboundGuard', () => {
     }
   });
 
+  it('gives SDKs a guarded fetch: URLs and Node Requests (the AWS SDK sends those), redirects checked when connecting', async () => {
+    const strict = new OutboundGuard({ allowedNetworks: [], allowedHosts: [] });
+    for (const input of [`http://localhost:${port}/ok`, new Request(`http://127.0.0.1:${port}/ok`)]) {
+      await assert.rejects(strict.guardedFetch(input), (error: Error) => {
+        const cause = (error as { cause?: Error & { details?: { reason?: string } } }).cause;
+        assert.match(cause?.message ?? '', /an internal address Ensemble does not call/);
+        assert.equal(cause?.details?.reason, 'internal_address');
+        return true;
+      });
+    }
+    // Allowed: a POST as a Node Request goes through; a redirect to 127.0.0.2 is refused when connecting.
+    const posted = await guard.guardedFetch(
+      new Request(`http://127.0.0.1:${port}/ok`, { method: 'POST', body: 'x', headers: { 'x-a': '1' } }),
+    );
+    assert.equal(await posted.text(), 'ok');
+    await assert.rejects(guard.guardedFetch(`http://127.0.0.1:${port}/to-internal`), /fetch failed/);
+  });
+
   it('takes an allow-list of hosts', async () => {
     const listed = new OutboundGuard({ allowedNetworks: ['127.0.0.0/8'], allowedHosts: ['.example.com', 'localhost'] });
     await listed.check(`http://localhost:${port}/`, 'url');

@@ -95,11 +95,26 @@ export class OutboundGuard {
    * health probes, webhooks): a base URL saved while it resolved outside, or a redirect, is refused
    * when Ensemble connects. It does not re-check the URL's scheme or host list (saving did).
    */
-  readonly guardedFetch: typeof globalThis.fetch = (input, init) =>
-    undiciFetch(input as Parameters<typeof undiciFetch>[0], {
+  readonly guardedFetch: typeof globalThis.fetch = (input, init) => {
+    // A `Request` of Node's own fetch (the AWS SDK sends those) is not undici's: pass its parts.
+    const request =
+      input instanceof Request
+        ? {
+            url: input.url,
+            init: {
+              method: input.method,
+              headers: input.headers,
+              signal: input.signal,
+              ...(input.body === null ? {} : { body: input.body, duplex: 'half' }),
+            },
+          }
+        : { url: input, init: {} };
+    return undiciFetch(request.url as Parameters<typeof undiciFetch>[0], {
+      ...(request.init as Parameters<typeof undiciFetch>[1]),
       ...(init as Parameters<typeof undiciFetch>[1]),
       dispatcher: this.#callAgent,
     }) as unknown as Promise<Response>;
+  };
 
   /**
    * An undici connector that refuses internal addresses when it connects: an IP literal before the
