@@ -100,17 +100,8 @@ export async function startCommand(options: StartOptions): Promise<void> {
       const consoleRoot = await prepareConsole(logger);
       checkpoint();
       // Rate limits and budgets: token buckets shared through PostgreSQL, spend from the usage ledger.
+      // Budget webhooks go through the same guard (open-limits' default delivery).
       const limits = openLimits({
-        deliver: async (url, body, headers) => {
-          const response = await outbound.fetch(url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', ...headers },
-            body,
-            timeoutMs: 10_000,
-          });
-          await response.body?.cancel();
-          if (!response.ok) throw new Error(`the budget webhook answered ${response.status}`);
-        },
         config,
         database: platform.database,
         bus: platform.bus,

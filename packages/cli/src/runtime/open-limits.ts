@@ -16,6 +16,7 @@ import {
   type WebhookSigner,
 } from '@ensemble/core';
 import { BudgetGuard, type BudgetWarning, LimitsCache, LimitsEnforcer } from '@ensemble/server';
+import { outboundGuardFor } from './outbound-guard-for.ts';
 
 export interface Limits {
   store: PostgresLimitStore;
@@ -30,12 +31,19 @@ export interface OpenLimitsOptions {
   bus: EventBus;
   signer: WebhookSigner;
   logger: Logger;
-  /** Sends a budget warning's webhook; checks the URL first (the outbound guard). */
+  /** Sends a budget warning's webhook; by default through the process's outbound guard. */
   deliver?: (url: string, body: string, headers: Record<string, string>) => Promise<void>;
 }
 
 /** Rate limits (token buckets in PostgreSQL, leased per instance) and budgets (from the usage ledger). */
-export function openLimits({ config, database, bus, signer, logger, deliver = post }: OpenLimitsOptions): Limits {
+export function openLimits({
+  config,
+  database,
+  bus,
+  signer,
+  logger,
+  deliver = guardedPost(config),
+}: OpenLimitsOptions): Limits {
   const store = new PostgresLimitStore(database.db);
   const log = logger.child({ component: 'limits' });
   const limiter = new LeasedRateLimiter(new PostgresSharedBuckets(database.db), {
@@ -83,14 +91,21 @@ export function openLimits({ config, database, bus, signer, logger, deliver = po
   };
 }
 
-async function post(url: string, body: string, headers: Record<string, string>): Promise<void> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body,
-    redirect: 'manual',
-    signal: AbortSignal.timeout(10_000),
-  });
-  await response.body?.cancel();
-  if (!response.ok) throw new Error(`the budget webhook answered ${response.status}`);
+/**
+ * Budget webhooks through the SSRF guard: the URL (and every redirect) checked again when sent, and
+ * the address when connecting, since the budget was saved minutes or weeks before.
+ */
+function guardedPost(config: EnsembleConfig) {
+  const guard = outboundGuardFor(config);
+  return async (url: string, body: string, headers: Record<string, string>): Promise<void> => {
+    const response = await guard.fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+      timeoutMs: 10_000,
+      field: 'budget.webhookUrl',
+    });
+    await response.body?.cancel();
+    if (!response.ok) throw new Error(`the budget webhook answered ${response.status}`);
+  };
 }
