@@ -60,6 +60,8 @@ export async function startCommand(options: StartOptions): Promise<void> {
       // The SSRF guard: user-supplied URLs reach only public hosts unless OUTBOUND_ALLOWED_NETWORKS says;
       // ensemble.yaml's model URLs pass the same rule before they are reconciled.
       const outbound = outboundGuardFor(config);
+      // Closed after everything opened below (closers run in reverse): nothing calls out by then.
+      onClose(() => outbound.close());
       await checkDeclaredUrls(config, outbound, logger);
       // The model registry: master key, repositories, and ensemble.yaml's models and credentials reconciled.
       const registry = await openRegistry({ config, database: platform.database, logger });

@@ -7,6 +7,7 @@ import { openModelRuntimes } from '../model-runtime/open-model-runtimes.ts';
 import { openPipelines } from '../pipelines/open-pipelines.ts';
 import { openRegistry } from '../registry/open-registry.ts';
 import { openPlatform } from '../runtime/open-platform.ts';
+import { outboundGuardFor } from '../runtime/outbound-guard-for.ts';
 import { runUntilSignal } from '../runtime/run-until-signal.ts';
 import { workerParts } from '../runtime/worker-parts.ts';
 
@@ -19,6 +20,8 @@ export async function workerCommand(options: GlobalOptions): Promise<void> {
       // A worker next to a fresh embedded database still needs the tables, so it migrates too (idempotent, locked).
       const platform = await openPlatform(config, logger, { migrate: true, bus: true });
       onClose(() => platform.close());
+      // The SSRF guard every outbound call goes through; its pools close after the worker has stopped.
+      onClose(() => outboundGuardFor(config).close());
       checkpoint();
       // Job items call models: the worker needs the registry and the runtimes too (local models load on first use).
       const registry = await openRegistry({ config, database: platform.database, logger });

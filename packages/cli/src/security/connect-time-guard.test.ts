@@ -96,7 +96,9 @@ describe('SSRF guard at connect time: SDK calls, pipelines, jobs, webhooks', { t
     assert.equal(model.status, 201, model.text);
   });
   after(async () => {
-    await Promise.all([lenient?.stop(), strict?.stop()]);
+    // Both exit cleanly: the guard's connection pools close with them.
+    const codes = await Promise.all([lenient?.stop(), strict?.stop()]);
+    assert.deepEqual(codes, [0, 0], `${lenient?.output()}\n${strict?.output()}`.slice(-4000));
     upstream?.close();
     await database?.drop();
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });

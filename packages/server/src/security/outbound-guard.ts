@@ -135,6 +135,11 @@ export class OutboundGuard {
     };
   }
 
+  /** Closes the guard's connection pools (kept-alive sockets would hold the process open a while). */
+  async close(): Promise<void> {
+    await Promise.all([this.#agent.close(), this.#callAgent.close()]);
+  }
+
   /** Whether Ensemble may connect to this address. */
   addressAllowed(address: string): boolean {
     const mapped = address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
