@@ -88,8 +88,11 @@ describe('ensemble with an external PostgreSQL and Kafka', { timeout: 300_000 },
       );
     } finally {
       await bus.close();
-      assert.equal(await worker.stop(), 0, worker.output());
-      assert.equal(await server.stop(), 0, server.output());
+      // Both stopped before either is judged: a failed assertion must not leave the other running.
+      const workerExit = await worker.stop();
+      const serverExit = await server.stop();
+      assert.equal(workerExit, 0, worker.output());
+      assert.equal(serverExit, 0, server.output());
     }
     assert.match(worker.output(), /"msg":"worker stopped"/);
   });
