@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -53,6 +54,18 @@ describe('SSRF guard at connect time: SDK calls, pipelines, jobs, webhooks', { t
         return;
       }
       response.writeHead(200, { 'content-type': 'application/json' });
+      if (request.url?.endsWith(':generateContent') === true) {
+        // Gemini's generateContent answer (its SDK sends through the global fetch, scoped onto the guard).
+        response.end(
+          JSON.stringify({
+            candidates: [
+              { content: { role: 'model', parts: [{ text: 'inside gemini' }] }, finishReason: 'STOP', index: 0 },
+            ],
+            usageMetadata: { promptTokenCount: 1, candidatesTokenCount: 2, totalTokenCount: 3 },
+          }),
+        );
+        return;
+      }
       if (request.url?.endsWith('/chat/completions') === true) {
         response.end(
           JSON.stringify({
@@ -76,6 +89,8 @@ describe('SSRF guard at connect time: SDK calls, pipelines, jobs, webhooks', { t
       KAFKA_NAME_PREFIX: `${uniqueName('guard').replaceAll('_', '-')}.`,
       PIPELINE_HTTP_ALLOW: `http://localhost:${port}/`,
       MODEL_HEALTH_INTERVAL_MS: '0',
+      // One key for both, so the Gemini credential saved through one is readable by the other.
+      ENSEMBLE_MASTER_KEY: randomBytes(32).toString('base64'),
     };
     // The lenient instance saves (its worker is off: the strict one runs every job item and webhook).
     lenient = await spawnEnsemble(['start', '--no-worker'], { ...shared, ENSEMBLE_HOME: join(dir, 'lenient') });
@@ -94,6 +109,22 @@ describe('SSRF guard at connect time: SDK calls, pipelines, jobs, webhooks', { t
       options: { maxRetries: 0 },
     });
     assert.equal(model.status, 201, model.text);
+    const credential = await api(lenient, 'POST', '/api/credentials', {
+      name: 'gemini-key',
+      provider: 'gemini',
+      secret: 'AIzaSy-inside-gemini-key',
+    });
+    assert.equal(credential.status, 201, credential.text);
+    const gemini = await api(lenient, 'POST', '/api/models', {
+      name: 'inside/gemini',
+      kind: 'chat',
+      provider: 'gemini',
+      providerModelId: 'm',
+      baseUrl: `http://localhost:${port}`,
+      credential: 'gemini-key',
+      options: { maxRetries: 0 },
+    });
+    assert.equal(gemini.status, 201, gemini.text);
   });
   after(async () => {
     // Both exit cleanly: the guard's connection pools close with them.
@@ -128,6 +159,26 @@ describe('SSRF guard at connect time: SDK calls, pipelines, jobs, webhooks', { t
     assert.doesNotMatch(health.text, /"ok":true/);
     assert.match(health.text, internal);
     assert.equal(seen.length, before);
+  });
+
+  it('invoke of a Gemini model (its SDK takes no fetch): allowed on one instance, refused at connect time on the other', async () => {
+    const body = { messages: [{ role: 'user', content: 'hi' }] };
+    const allowed = await api(lenient, 'POST', '/api/models/inside/gemini/invoke', body);
+    assert.equal(allowed.status, 200, allowed.text);
+    assert.equal(allowed.body.message.content, 'inside gemini');
+    const before = seen.length;
+    for (const stream of [false, true]) {
+      const refused = await api(strict, 'POST', '/api/models/inside/gemini/invoke', { ...body, stream });
+      assert.doesNotMatch(refused.text, /inside gemini/);
+      assert.match(refused.text, internal);
+      if (!stream) {
+        assert.equal(refused.status, 502, refused.text);
+        assert.equal(refused.body.error.code, 'upstream_error');
+      }
+    }
+    const health = await api(strict, 'POST', '/api/models/inside/gemini/health');
+    assert.match(health.text, internal);
+    assert.equal(seen.length, before, 'the strict instance never reached the internal upstream');
   });
 
   it('a pipeline model step and an http step are refused at connect time', async () => {

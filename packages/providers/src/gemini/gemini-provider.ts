@@ -8,6 +8,7 @@ import { parseSpecField } from '../shared/parse-spec-field.ts';
 import { probeHttp } from '../shared/probe-http.ts';
 import { requireKind } from '../shared/require-kind.ts';
 import { requireSecret } from '../shared/require-secret.ts';
+import { sendClientThrough } from './fetch-scope.ts';
 import { settleStreamResponse } from './settle-stream-response.ts';
 
 export const geminiDefaultBaseUrl = 'https://generativelanguage.googleapis.com';
@@ -63,6 +64,9 @@ export const geminiProvider: ModelProvider = {
         maxRetries: options.maxRetries,
         ...(parameters.taskType === undefined ? {} : { taskType: parameters.taskType as GeminiTaskType }),
       });
+      if (context.fetch !== undefined) {
+        sendClientThrough(Reflect.get(embeddings, 'client'), ['embedContent', 'batchEmbedContents'], context.fetch);
+      }
       return createHostedRuntime({ kind: 'embedding', embeddings, probe, call, timeoutMs: options.timeoutMs });
     }
     const parameters = parseSpecField(geminiChatParameters, spec.parameters, 'parameters', spec.name);
@@ -78,6 +82,14 @@ export const geminiProvider: ModelProvider = {
       ...(stop === undefined ? {} : { stopSequences: stop }),
     });
     settleStreamResponse(chat);
+    if (context.fetch !== undefined) {
+      // `client` is private in the typings; these are the SDK calls LangChain makes for chat.
+      sendClientThrough(
+        Reflect.get(chat, 'client'),
+        ['generateContent', 'generateContentStream', 'countTokens'],
+        context.fetch,
+      );
+    }
     // ChatGoogleGenerativeAI reads even stop sequences from itself only.
     honourCallSampling(chat, {
       temperature: 'temperature',

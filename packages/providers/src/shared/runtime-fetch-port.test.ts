@@ -11,11 +11,11 @@ import { bedrockProvider } from '../bedrock/bedrock-provider.ts';
 import { geminiProvider } from '../gemini/gemini-provider.ts';
 import { openAiProvider } from '../openai/openai-provider.ts';
 import { openAiCompatibleProvider } from '../openai-compatible/openai-compatible-provider.ts';
-import { expectEnsembleError } from './testing/expect-ensemble-error.ts';
-import { readFixture } from './testing/fixtures.ts';
+import { drain, expectEnsembleError } from './testing/expect-ensemble-error.ts';
+import { readChunks, readFixture } from './testing/fixtures.ts';
 import { type ReplayServer, startReplayServer } from './testing/replay-server.ts';
-import { chatOf, makeContext, makeSpec } from './testing/runtime-spec.ts';
-import { jsonBody } from './testing/wire-formats.ts';
+import { chatOf, embeddingsOf, makeContext, makeSpec } from './testing/runtime-spec.ts';
+import { geminiStream, jsonBody } from './testing/wire-formats.ts';
 
 const fixtures = (provider: string) => join(import.meta.dirname, '..', provider, '__fixtures__');
 
@@ -92,14 +92,72 @@ describe('RuntimeContext.fetch: the outbound port every hosted call goes through
     });
   }
 
-  it('gemini: the health probe goes through the port (its SDK takes no fetch for calls)', async () => {
-    const runtime = await geminiProvider.createRuntime(
-      makeSpec({ name: 'gemini/m', providerModelId: 'm', baseUrl: server.url }),
-      { ...makeContext('g-key'), fetch: recording },
+  it('gemini: chat, streamed chat, embeddings and the health probe go through the port', async () => {
+    // Google's SDK takes no fetch; its calls are scoped onto the port (gemini/fetch-scope.ts).
+    const spec = { providerModelId: 'm', baseUrl: server.url };
+    const context = { ...makeContext('g-key'), fetch: recording };
+    const chat = await geminiProvider.createRuntime(makeSpec({ name: 'gemini/m', ...spec }), context);
+    server.reply(jsonBody(readFixture(fixtures('gemini'), 'generate-content.json')));
+    await chatOf(chat).invoke('hi');
+    server.reply(geminiStream(readChunks(fixtures('gemini'), 'stream-generate-content.chunks.txt')));
+    await drain(await chatOf(chat).stream('hi'));
+    server.reply(jsonBody(readFixture(fixtures('gemini'), 'model.json')));
+    assert.equal((await chat.health(AbortSignal.timeout(5_000))).ok, true);
+    const embedding = await geminiProvider.createRuntime(
+      makeSpec({ name: 'gemini/e', kind: 'embedding', ...spec }),
+      context,
     );
-    server.reply(jsonBody('{"name":"models/m"}'));
-    assert.equal((await runtime.health(AbortSignal.timeout(5_000))).ok, true);
-    assert.deepEqual(through, ['/v1beta/models/m']);
+    server.reply(
+      jsonBody(readFixture(fixtures('gemini'), 'batch-embed-contents.json')),
+      jsonBody(readFixture(fixtures('gemini'), 'embed-content.json')),
+    );
+    await embeddingsOf(embedding).embedDocuments(['first', 'second']);
+    await embeddingsOf(embedding).embedQuery('first');
+    assert.deepEqual(through, [
+      '/v1beta/models/m:generateContent',
+      '/v1beta/models/m:streamGenerateContent',
+      '/v1beta/models/m',
+      '/v1beta/models/m:batchEmbedContents',
+      '/v1beta/models/m:embedContent',
+    ]);
+    assert.deepEqual(
+      through,
+      server.requests.map((request) => new URL(request.url, server.url).pathname),
+    );
+  });
+
+  it('gemini: global fetch outside a Gemini call is untouched, and a refusing port stops the call', async () => {
+    const chat = await geminiProvider.createRuntime(
+      makeSpec({ name: 'gemini/m', providerModelId: 'm', baseUrl: server.url }),
+      {
+        ...makeContext('g-key'),
+        fetch: async (input) => {
+          through.push(String(input));
+          throw new TypeError('fetch failed', {
+            cause: new EnsembleError(
+              'validation_failed',
+              "url: '127.0.0.1' is an internal address Ensemble does not call",
+              {
+                details: { reason: 'internal_address' },
+              },
+            ),
+          });
+        },
+      },
+    );
+    server.reply(jsonBody(readFixture(fixtures('gemini'), 'generate-content.json')));
+    const error = await expectEnsembleError(() => chatOf(chat).invoke('hi'), 'upstream_error');
+    assert.equal(error.retryable, false);
+    assert.match(error.message, /'127\.0\.0\.1' is an internal address/);
+    assert.equal(error.details?.reason, 'internal_address');
+    assert.equal(server.requests.length, 0, 'the refused call never reached the server');
+    assert.equal(through.length, 1);
+    // The same process's own fetch calls still go out directly.
+    const direct = await fetch(`${server.url}/v1beta/models/m:generateContent`, { method: 'POST', body: '{}' });
+    assert.equal(direct.status, 200);
+    await direct.arrayBuffer();
+    assert.equal(server.requests.length, 1);
+    assert.equal(through.length, 1);
   });
 
   it("maps the guard's refusal, however wrapped, to a clear non-retryable error and does not retry", async () => {

@@ -65,7 +65,7 @@ function classify(failure: UpstreamFailure): Mapping {
  */
 export function toEnsembleError(error: unknown, context: UpstreamCallContext): EnsembleError {
   if (EnsembleError.isInstance(error)) return error;
-  const refusal = guardRefusal(error);
+  const refusal = findGuardRefusal(error);
   if (refusal !== undefined) {
     return new EnsembleError('upstream_error', `${context.provider} model '${context.model}': ${refusal.message}`, {
       details: { provider: context.provider, model: context.model, reason: 'internal_address' },
@@ -93,7 +93,7 @@ export function toEnsembleError(error: unknown, context: UpstreamCallContext): E
  * The outbound guard's refusal (an internal address met when connecting), however deep the SDK and
  * fetch wrapped it: said as it is, not as "could not be reached", and never worth a retry.
  */
-function guardRefusal(error: unknown): EnsembleError | undefined {
+export function findGuardRefusal(error: unknown): EnsembleError | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 6 && typeof current === 'object' && current !== null; depth++) {
     if (EnsembleError.isInstance(current)) {
