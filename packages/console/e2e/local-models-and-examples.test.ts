@@ -7,6 +7,7 @@ import { builtInModels } from '@ensemble/providers/local';
 import type { Browser } from 'playwright-core';
 import { builtInArtifacts, linkBuiltInArtifacts } from '../../cli/src/testing/built-in-artifacts.ts';
 import { type EnsembleProcess, spawnEnsemble } from '../../cli/src/testing/ensemble-process.ts';
+import { waitForBuiltInModels } from '../../cli/src/testing/wait-for-built-in-models.ts';
 import { buildConsole, consoleRoot } from '../scripts/build.ts';
 import { launchChromium, openPage, signIn } from './browser.ts';
 
@@ -41,13 +42,7 @@ describe('the console with local model files and the example pipelines', { timeo
       }),
       launchChromium(),
     ]);
-    const deadline = Date.now() + 240_000;
-    for (;;) {
-      const listed = (await api('/api/models?tag=built-in')) as { data: Array<{ name: string; status: string }> };
-      if (listed.data.length > 0 && listed.data.every((model) => model.status === 'ready')) break;
-      assert.ok(Date.now() < deadline, `the built-in models did not deploy: ${JSON.stringify(listed.data)}`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    await waitForBuiltInModels(ensemble);
   });
   after(async () => {
     await browser?.close();

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { type ApiTarget, apiRequest, apiTarget, collect, withApiClientOptions } from '../jobs/jobs-api-client.ts';
+import { apiRequest, apiTarget, collect, withApiClientOptions } from '../jobs/jobs-api-client.ts';
+import { listAllPages, projectHeader, table } from './project-listing.ts';
 
 interface ClientOptions {
   url?: string;
@@ -86,7 +87,7 @@ export function addKeysCommands(program: Command): void {
       .option('--revoked', 'include revoked keys'),
   ).action(async (options: ClientOptions & { revoked?: boolean }) => {
     const target = await apiTarget(options);
-    const all = await listAll(target, options);
+    const all = await listAllPages<KeyJson>(target, '/api/keys', projectHeader(options));
     const shown = options.revoked ? all : all.filter((key) => key.revokedAt === null);
     const rows = shown.map((key) => [
       key.id,
@@ -115,33 +116,4 @@ export function addKeysCommands(program: Command): void {
     const key = (await response.json()) as KeyJson;
     process.stderr.write(`revoked ${key.id} '${key.name}' at ${key.revokedAt}\n`);
   });
-}
-
-async function listAll(target: ApiTarget, options: ClientOptions): Promise<KeyJson[]> {
-  const keys: KeyJson[] = [];
-  let after: string | null = null;
-  // Bounded: 200 pages of 200 is far beyond any real project, and a server bug cannot loop us forever.
-  for (let page = 0; page < 200; page++) {
-    const query: string = after === null ? '?limit=200' : `?limit=200&after=${encodeURIComponent(after)}`;
-    const response = await apiRequest(target, 'GET', `/api/keys${query}`, undefined, projectHeader(options));
-    const body = (await response.json()) as { data: KeyJson[]; nextCursor: string | null };
-    keys.push(...body.data);
-    after = body.nextCursor;
-    if (after === null) break;
-  }
-  return keys;
-}
-
-function projectHeader(options: ClientOptions): Record<string, string> {
-  return options.project === undefined ? {} : { 'x-ensemble-project': options.project };
-}
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]?.length ?? 0)));
-  const line = (cells: readonly string[]) =>
-    `${cells
-      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd()}\n`;
-  return [line(header), ...rows.map(line)].join('');
 }

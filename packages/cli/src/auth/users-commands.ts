@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { type ApiTarget, apiRequest, apiTarget, withApiClientOptions } from '../jobs/jobs-api-client.ts';
+import { apiRequest, apiTarget, withApiClientOptions } from '../jobs/jobs-api-client.ts';
+import { listAllPages, projectHeader, table } from './project-listing.ts';
 
 interface ClientOptions {
   url?: string;
@@ -80,7 +81,7 @@ export function addUsersCommands(program: Command): void {
   client(users.command('list').description("List the project's console users and their roles")).action(
     async (options: ClientOptions) => {
       const target = await apiTarget(options);
-      const all = await listAll(target, options);
+      const all = await listAllPages<MemberJson>(target, '/api/users', projectHeader(options));
       const rows = all.map((user) => [
         user.id,
         user.email,
@@ -146,33 +147,4 @@ async function firstLineOfStdin(): Promise<string> {
     if (text.includes('\n')) break;
   }
   return text.split('\n')[0]?.replace(/\r$/, '') ?? '';
-}
-
-async function listAll(target: ApiTarget, options: ClientOptions): Promise<MemberJson[]> {
-  const users: MemberJson[] = [];
-  let after: string | null = null;
-  // Bounded: a server bug cannot loop us forever.
-  for (let page = 0; page < 200; page++) {
-    const query: string = after === null ? '?limit=200' : `?limit=200&after=${encodeURIComponent(after)}`;
-    const response = await apiRequest(target, 'GET', `/api/users${query}`, undefined, projectHeader(options));
-    const body = (await response.json()) as { data: MemberJson[]; nextCursor: string | null };
-    users.push(...body.data);
-    after = body.nextCursor;
-    if (after === null) break;
-  }
-  return users;
-}
-
-function projectHeader(options: ClientOptions): Record<string, string> {
-  return options.project === undefined ? {} : { 'x-ensemble-project': options.project };
-}
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]?.length ?? 0)));
-  const line = (cells: readonly string[]) =>
-    `${cells
-      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd()}\n`;
-  return [line(header), ...rows.map(line)].join('');
 }

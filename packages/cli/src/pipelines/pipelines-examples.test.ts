@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { linkBuiltInArtifacts } from '../testing/built-in-artifacts.ts';
 import { type EnsembleProcess, spawnEnsemble } from '../testing/ensemble-process.ts';
 import { readSse } from '../testing/read-sse.ts';
+import { waitForBuiltInModels } from '../testing/wait-for-built-in-models.ts';
 
 interface StepNode {
   path: string;
@@ -62,17 +63,7 @@ describe('example pipelines on the local models', { timeout: 600_000 }, () => {
       // No periodic health calls on the local LLM: one in flight when the process stops can crash llama.cpp's teardown.
       MODEL_HEALTH_INTERVAL_MS: '0',
     });
-    // The models deploy in the background; a deploy whose health check fails would unload a model mid-run.
-    const deadline = Date.now() + 240_000;
-    for (;;) {
-      const listed = (await api('GET', '/api/models?tag=built-in')).body as {
-        data: Array<{ name: string; status: string }>;
-      };
-      if (listed.data.every((model) => model.status === 'ready')) break;
-      assert.ok(!listed.data.some((model) => model.status === 'failed'), JSON.stringify(listed.data));
-      assert.ok(Date.now() < deadline, `the built-in models did not deploy: ${JSON.stringify(listed.data)}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    await waitForBuiltInModels(ensemble);
   });
   after(async () => {
     if (ensemble) assert.equal(await ensemble.stop('SIGTERM'), 0, ensemble.output());

@@ -7,6 +7,7 @@ import { testKafkaBrokers, uniqueName, waitFor } from '@ensemble/testkit';
 import { linkBuiltInArtifacts } from '../testing/built-in-artifacts.ts';
 import { type EnsembleProcess, spawnEnsemble } from '../testing/ensemble-process.ts';
 import { type FakeJobUpstream, startFakeJobUpstream } from '../testing/fake-job-upstream.ts';
+import { waitForBuiltInModels } from '../testing/wait-for-built-in-models.ts';
 
 interface StepNode {
   path: string;
@@ -91,16 +92,7 @@ describe('pipeline-run jobs through Kafka', { timeout: 600_000 }, () => {
       KAFKA_BROKERS: testKafkaBrokers().join(','),
       KAFKA_NAME_PREFIX: `${uniqueName('pipejobs').replaceAll('_', '-')}.`,
     });
-    const deadline = Date.now() + 240_000;
-    for (;;) {
-      const listed = (await api('GET', '/api/models?tag=built-in')).body as {
-        data: Array<{ name: string; status: string }>;
-      };
-      if (listed.data.every((model) => model.status === 'ready')) break;
-      assert.ok(!listed.data.some((model) => model.status === 'failed'), JSON.stringify(listed.data));
-      assert.ok(Date.now() < deadline, `the built-in models did not deploy: ${JSON.stringify(listed.data)}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    await waitForBuiltInModels(ensemble);
   });
   after(async () => {
     if (ensemble) assert.equal(await ensemble.stop('SIGTERM'), 0, ensemble.output());
