@@ -76,6 +76,18 @@ test('only production dependencies are installed, from the lock file, without in
   assert.ok(!inFinalStage('RUN').some((i) => /\bnpm\b/.test(i.args)), 'no npm in the final stage');
 });
 
+test('the build fails on a high-severity advisory in the production dependencies, unless told AUDIT=skip', () => {
+  const audits = all('RUN').filter((i) => /\bnpm audit\b/.test(i.args));
+  assert.equal(audits.length, 1, 'one audit');
+  const [audit] = audits;
+  assert.equal(audit?.stageName, 'deps', 'audits the production install');
+  assert.match(audit?.args ?? '', /--omit=dev/);
+  assert.match(audit?.args ?? '', /--audit-level=high/);
+  assert.match(audit?.args ?? '', /"\$AUDIT" = skip/);
+  const arg = all('ARG').find((i) => i.args.startsWith('AUDIT='));
+  assert.equal(arg?.args, 'AUDIT=required', 'skipping is opt-in');
+});
+
 test('the console is built in a stage of its own, and only its dist/ reaches the runtime', () => {
   const consoleStage = all('FROM').find((i) => i.stageName === 'console');
   assert.ok(consoleStage, 'a console stage');
