@@ -210,6 +210,54 @@ describe('semantic cache on a route', { timeout: 600_000 }, () => {
     assert.equal(kept.body.usage.total_tokens, 15);
   });
 
+  it('keeps answers per request shape: other tools, format or sampling, or an image, never get them', async () => {
+    const question = 'Who wrote the play Romeo and Juliet?';
+    assert.equal((await ask(question)).headers.get('x-ensemble-semantic-cache'), 'miss');
+    await waitFor(
+      'the answer to be kept',
+      async () => (await ask(question)).headers.get('x-ensemble-semantic-cache') === 'hit',
+      {
+        intervalMs: 200,
+      },
+    );
+    const tools = [
+      { type: 'function', function: { name: 'lookup_planet', parameters: { type: 'object', properties: {} } } },
+    ];
+    for (const extra of [
+      { temperature: 0 },
+      { max_tokens: 5 },
+      { tools },
+      { response_format: { type: 'json_object' } },
+    ]) {
+      const before = calls(question);
+      const answer = await ask(question, extra);
+      assert.equal(answer.status, 200, answer.text);
+      assert.equal(answer.headers.get('x-ensemble-semantic-cache'), 'miss', JSON.stringify(extra));
+      assert.equal(calls(question), before + 1, `${JSON.stringify(extra)} went upstream`);
+    }
+    // The same shape again hits once its own answer is kept.
+    await waitFor(
+      'the temperature-0 answer to be kept',
+      async () => (await ask(question, { temperature: 0 })).headers.get('x-ensemble-semantic-cache') === 'hit',
+      { intervalMs: 200 },
+    );
+    // Meaning outside the text (an image part; an assistant's tool calls): the cache is not in play.
+    const image = await call('POST', '/v1/chat/completions', {
+      model: 'faq',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: question },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+          ],
+        },
+      ],
+    });
+    assert.equal(image.status, 200, image.text);
+    assert.equal(image.headers.get('x-ensemble-semantic-cache'), null);
+  });
+
   it('stops serving an answer after its TTL', async () => {
     const question = 'Which planet is known as the red planet?';
     assert.equal((await ask(question)).headers.get('x-ensemble-semantic-cache'), 'miss');

@@ -89,6 +89,34 @@ describe('SSRF: user-supplied URLs never reach internal addresses', { timeout: 1
     console.log(`SSRF: ${cases} cases (${fields.length} fields × ${targets.length} targets) refused`);
   });
 
+  it("leaves a caller's data alone: an image in a chat message is the provider's to read, not a URL Ensemble calls", async () => {
+    const message = (url: string) => ({
+      role: 'user',
+      content: [
+        { type: 'text', text: 'What is in this picture?' },
+        { type: 'image_url', image_url: { url } },
+      ],
+    });
+    for (const url of [
+      'data:image/png;base64,iVBORw0KGgo=',
+      'http://127.0.0.1:9/cat.png',
+      'https://example.com/cat.png',
+    ]) {
+      // An unknown model answers 404 from the handler: the guard's preHandler let the body through.
+      const answer = await harness.call('POST', '/v1/chat/completions', harness.keys.a.owner, {
+        model: 'nobody/here',
+        messages: [message(url)],
+      });
+      assert.equal(answer.status, 404, `${url}: ${answer.text}`);
+      const job = await harness.call('POST', '/api/jobs', harness.keys.a.owner, {
+        type: 'batch-inference',
+        model: 'public/model',
+        inputs: [{ customId: 'q', messages: [message(url)] }],
+      });
+      assert.equal(job.status, 201, `${url}: ${job.text}`);
+    }
+  });
+
   it('still takes public addresses', async () => {
     const limits = await harness.call('PUT', '/api/limits', harness.keys.a.owner, {
       budget: { amountUsd: 10, period: 'day', webhookUrl: 'https://93.184.215.14/hook' },

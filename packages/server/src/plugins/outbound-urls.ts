@@ -4,11 +4,18 @@ import type { OutboundGuard } from '../security/outbound-guard.ts';
 
 /** Body fields that name a URL Ensemble will call: checked on every route that takes one. */
 const urlFields = new Set(['baseUrl', 'webhookUrl', 'url', 'endpoint_url', 'endpointUrl']);
+/**
+ * Fields that carry a caller's data for a model or a pipeline, not settings: an image in a chat message
+ * (`image_url.url`, often a `data:` URL) is read by the provider, never fetched by Ensemble, and a
+ * pipeline's input is templated into steps whose own URLs are checked when saved and when connecting.
+ */
+const callerData = new Set(['messages', 'input', 'inputs']);
 
 /**
  * Checks every URL-taking field of every request body (`baseUrl`, `webhookUrl`, `webhook.url`,
  * a pipeline step's `url`, …) with the outbound guard before the handler runs: a 400 names the field.
- * By field name rather than per route, so a new module's URL fields are guarded without a line here.
+ * By field name rather than per route, so a new module's URL fields are guarded without a line here;
+ * the caller's data (`messages`, `input`, `inputs`) is left alone.
  */
 async function outboundUrlsPlugin(app: FastifyInstance, { guard }: { guard: OutboundGuard }): Promise<void> {
   app.addHook('preHandler', async (request) => {
@@ -30,6 +37,7 @@ function collect(value: unknown, path: string, found: Array<[string, string]>, d
   }
   for (const [key, field] of Object.entries(value)) {
     const here = `${path}.${key}`;
+    if (callerData.has(key)) continue;
     // `url` as in OpenAI's batch lines names an endpoint path, not a host: only absolute URLs count.
     if (typeof field === 'string' && urlFields.has(key) && /^[a-z][a-z0-9+.-]*:/i.test(field))
       found.push([here, field]);

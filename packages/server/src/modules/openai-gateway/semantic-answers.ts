@@ -6,6 +6,7 @@ import {
   type TextEmbedder,
   type VectorStore,
 } from '@ensemble/core';
+import { requestFingerprint } from './cache-key.ts';
 
 export interface SemanticAnswersOptions {
   /** The embedded vector index (one index per embedding model, a namespace per project and route). */
@@ -29,8 +30,8 @@ export interface SemanticHitAnswer extends SemanticAnswer {
 /**
  * The gateway's semantic caches: core's `SemanticCache` per project, embedding model version,
  * threshold and TTL (what a route's `semanticCache` says), over the embedded vector index (an index per
- * project and embedding model). Answers are kept per project and route (the namespace), so neither
- * another project nor another route ever sees them.
+ * project and embedding model). Answers are kept per project, route and request shape (the namespace),
+ * so neither another project nor another route, nor a request with other tools or sampling, sees them.
  */
 export class SemanticAnswers {
   readonly #options: SemanticAnswersOptions;
@@ -42,12 +43,13 @@ export class SemanticAnswers {
 
   async lookup(
     projectId: string,
-    route: string,
+    /** The route, and the request's shape (`requestShape`): answers are never shared beyond it. */
+    namespace: string,
     policy: SemanticCachePolicy,
     prompt: string,
   ): Promise<SemanticHitAnswer | undefined> {
     const cache = await this.#cacheFor(projectId, policy);
-    const hit = await cache.lookup({ projectId, model: route, prompt });
+    const hit = await cache.lookup({ projectId, model: namespace, prompt });
     if (hit === undefined) return undefined;
     try {
       return { ...(JSON.parse(hit.answer) as SemanticAnswer), similarity: hit.similarity };
@@ -58,13 +60,13 @@ export class SemanticAnswers {
 
   async store(
     projectId: string,
-    route: string,
+    namespace: string,
     policy: SemanticCachePolicy,
     prompt: string,
     answer: SemanticAnswer,
   ): Promise<void> {
     const cache = await this.#cacheFor(projectId, policy);
-    await cache.store({ projectId, model: route, prompt }, JSON.stringify(answer));
+    await cache.store({ projectId, model: namespace, prompt }, JSON.stringify(answer));
   }
 
   #cacheFor(projectId: string, policy: SemanticCachePolicy): Promise<SemanticCache> {
@@ -110,26 +112,47 @@ function indexIdOf(projectId: string, lineage: EmbeddingLineage): string {
 
 /**
  * The text a chat request's meaning is taken from: each message as `role: text` on its own line
- * (text parts of multi-part contents joined). Undefined when there is nothing to compare.
+ * (text parts of multi-part contents joined). Undefined when there is nothing to compare, or when the
+ * meaning is not all in text: an image, audio or file part, or an assistant's tool calls, would be
+ * invisible to the comparison, so such a request never takes (or leaves) a cached answer.
  */
 export function promptText(messages: unknown): string | undefined {
   if (!Array.isArray(messages) || messages.length === 0) return undefined;
   const lines: string[] = [];
+  let hasText = false;
   for (const message of messages) {
     if (message === null || typeof message !== 'object') return undefined;
-    const { role, content } = message as { role?: unknown; content?: unknown };
-    const text =
-      typeof content === 'string'
-        ? content
-        : Array.isArray(content)
-          ? content
-              .map((part) => (part !== null && typeof part === 'object' && 'text' in part ? String(part.text) : ''))
-              .join(' ')
-          : '';
+    const { role, content, tool_calls, function_call } = message as Record<string, unknown>;
+    if (tool_calls !== undefined || function_call !== undefined) return undefined;
+    let text: string;
+    if (typeof content === 'string') text = content;
+    else if (content === null || content === undefined) text = '';
+    else if (Array.isArray(content)) {
+      const texts: string[] = [];
+      for (const part of content) {
+        const { type, text: partText } = (part ?? {}) as { type?: unknown; text?: unknown };
+        if (type !== 'text' || typeof partText !== 'string') return undefined;
+        texts.push(partText);
+      }
+      text = texts.join(' ');
+    } else return undefined;
     lines.push(`${String(role)}: ${text}`);
+    if (text.trim() !== '') hasText = true;
   }
-  const prompt = lines.join('\n');
-  return prompt.trim() === '' ? undefined : prompt;
+  return hasText ? lines.join('\n') : undefined;
+}
+
+/** What the comparison leaves out and does not change the answer: the prompt itself, framing, who asks. */
+const outsideShape = new Set(['messages', 'stream', 'stream_options', 'user', 'metadata', 'store']);
+
+/**
+ * The rest of a chat request — tools, response format, sampling, limits — as a short digest. Answers
+ * are kept and looked up per shape, so a similar prompt never gets an answer given under other tools,
+ * another `response_format`, temperature or `max_tokens`.
+ */
+export function requestShape(body: Readonly<Record<string, unknown>>): string {
+  const rest = Object.fromEntries(Object.entries(body).filter(([key]) => !outsideShape.has(key)));
+  return createHash('sha256').update(requestFingerprint(rest)).digest('base64url').slice(0, 16);
 }
 
 /**

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { cacheControlHeader, cacheStatusHeader, type GatewayBody, type GatewayCall } from './gateway-call.ts';
 import type { WireAnswer } from './pass-through.ts';
 import { readUsage } from './read-usage.ts';
-import { completionAsStream, promptText, type SemanticAnswers } from './semantic-answers.ts';
+import { completionAsStream, promptText, requestShape, type SemanticAnswers } from './semantic-answers.ts';
 
 /** Says what the semantic cache did for a call: `hit` (answered from it) or `miss`. */
 export const semanticCacheHeader = 'x-ensemble-semantic-cache';
@@ -24,7 +24,8 @@ const notInPlay: SemanticStep = { answered: false };
 /**
  * The semantic cache's part of a chat call, before any upstream is called: when the requested name is
  * a route whose `semanticCache` is enabled (and the client did not send `x-ensemble-cache: no-store`),
- * the prompt is looked up among the answers of the same project and route. A hit is answered here —
+ * the prompt is looked up among the answers of the same project, route and request shape (tools,
+ * response format, sampling: `requestShape`). A hit is answered here —
  * the kept `chat.completion`, or that answer as a stream — with `x-ensemble-cache-status: hit`, and its
  * usage event says `cacheHit` at zero cost; a miss gives the call a `keep` for its answer. The cache
  * failing (its embedding model gone, the index unreachable) never fails the call: it is skipped, with a
@@ -46,10 +47,12 @@ export async function semanticCacheStep(
   const prompt = promptText(body.messages);
   if (prompt === undefined) return notInPlay;
   assertModelAllowed(principal, body.model);
+  // Per route and request shape: the same prompt under other tools or sampling is another question.
+  const namespace = `${route.name}#${requestShape(body)}`;
 
   let hit: Awaited<ReturnType<SemanticAnswers['lookup']>>;
   try {
-    hit = await semantic.lookup(principal.projectId, route.name, policy, prompt);
+    hit = await semantic.lookup(principal.projectId, namespace, policy, prompt);
   } catch (error) {
     request.log.warn({ err: error, route: route.name }, 'semantic cache skipped: lookup failed');
     return notInPlay;
@@ -63,7 +66,7 @@ export async function semanticCacheStep(
           body: answer.body.toString('utf8'),
           target: { name: descriptor.name, version: descriptor.version, provider: descriptor.provider },
         };
-        semantic.store(principal.projectId, route.name, policy, prompt, kept).catch((error: unknown) => {
+        semantic.store(principal.projectId, namespace, policy, prompt, kept).catch((error: unknown) => {
           request.log.warn({ err: error, route: route.name }, 'semantic cache: answer not kept');
         });
       },
