@@ -39,8 +39,12 @@ export interface JobPipelineRun {
   projectId: string;
   pipeline: { name: string; version: number };
   input: unknown;
-  /** The job and item, recorded on the run (`source: job`). */
-  job: { id: string; item: number };
+  /**
+   * The job and item, recorded on the run (`source: job`); with the job's round (retry-failed
+   * generation) and the item's attempt they key the run, so a task delivered again after a crash
+   * finds the run its first delivery started instead of starting a second one.
+   */
+  job: { id: string; item: number; round: number; attempt: number };
   /** The API key that submitted the job (the run's key). */
   keyId: string | null;
   /** Aborted when the item's timeout passes or the worker gives the task back: the run is cancelled. */

@@ -42,6 +42,20 @@ export interface NewRun {
   input: unknown;
 }
 
+/**
+ * The run a job item's delivery attempt owns, keyed `<job>:<item>:<round>:<attempt>` (round: the
+ * job's retry-failed generation; attempt: the item's try within one delivery), so a task delivered
+ * again finds it instead of starting a second run.
+ */
+export interface JobItemRun {
+  id: string;
+  status: RunStatus;
+  output: unknown;
+  error: RunRecord['error'];
+  /** Running under a lease that has not run out (its process is alive). */
+  leaseLive: boolean;
+}
+
 /** A run another process started and stopped tending (its lease ran out): to be resumed. */
 export interface InterruptedRun {
   id: string;
@@ -58,6 +72,21 @@ export interface InterruptedRun {
  */
 export interface RunStore {
   create(run: NewRun): Promise<void>;
+  /**
+   * Creates the run of a job item's attempt unless one with the same key exists (created or not by
+   * this call): true when this call created it.
+   */
+  createJobItemRun(run: NewRun & { jobKey: string }): Promise<boolean>;
+  /** The run holding a job item key, if any. */
+  jobItemRun(jobKey: string): Promise<JobItemRun | undefined>;
+  /**
+   * Takes over one running run whose lease ran out (its process died), as `claimInterrupted` does for
+   * one id: undefined when it is not (any longer) such a run — finished, leased, or claimed by another
+   * process meanwhile. One with a cancellation pending is ended `cancelled` instead.
+   */
+  adopt(runId: string): Promise<InterruptedRun | undefined>;
+  /** Frees a finished run's job item key (the run stays, listed under its job), for a new run to take it. */
+  releaseJobItemKey(runId: string): Promise<void>;
   /** The journal of a run: its checkpoints loaded, its step records written as they happen. */
   journal(runId: string): Promise<RunJournal>;
   finish(

@@ -48,7 +48,7 @@ export async function runItem(context: ItemRunContext, call: ItemCall, signal: A
   for (let attempt = 1; ; attempt++) {
     if (signal.aborted) return { kind: 'handed-back' };
     if (await context.watch.stopped(job.id)) return { kind: 'skipped' };
-    const tried = await attemptOnce(context, call, signal);
+    const tried = await attemptOnce(context, { ...call, attempt }, signal);
     if (tried.kind === 'handed-back') return tried;
     if (tried.kind === 'answer') {
       const { answer } = tried;
@@ -94,7 +94,7 @@ export async function runItem(context: ItemRunContext, call: ItemCall, signal: A
 function runPipeline(
   context: ItemRunContext,
   job: Job,
-  index: number,
+  item: { index: number; attempt: number },
   body: Record<string, unknown>,
   signal: AbortSignal,
 ): Promise<JobModelAnswer> {
@@ -107,7 +107,7 @@ function runPipeline(
     projectId: job.projectId,
     pipeline: { name: job.target.name, version: job.target.version },
     input: body.input,
-    job: { id: job.id, item: index },
+    job: { id: job.id, item: item.index, round: job.round, attempt: item.attempt },
     keyId: job.createdBy,
     signal,
   });
@@ -121,7 +121,11 @@ type Attempt =
 /** One call in a slot, bounded by the item's timeout. */
 export async function attemptOnce(
   context: ItemRunContext,
-  call: Pick<ItemCall, 'job' | 'operation' | 'body'> & { index?: number | undefined },
+  call: Pick<ItemCall, 'job' | 'operation' | 'body'> & {
+    index?: number | undefined;
+    /** The item's try within this delivery (1, 2, …): with the index, it keys a pipeline item's run. */
+    attempt?: number | undefined;
+  },
   signal: AbortSignal,
 ): Promise<Attempt> {
   const { job } = call;
@@ -130,7 +134,13 @@ export async function attemptOnce(
   try {
     const answer =
       call.operation === 'pipeline'
-        ? await runPipeline(context, job, call.index ?? 0, call.body, AbortSignal.any([signal, timeout]))
+        ? await runPipeline(
+            context,
+            job,
+            { index: call.index ?? 0, attempt: call.attempt ?? 1 },
+            call.body,
+            AbortSignal.any([signal, timeout]),
+          )
         : await context.caller.call({
             projectId: job.projectId,
             ...(job.target.type === 'route'

@@ -134,4 +134,51 @@ describe('pipelines and runs in PostgreSQL', { timeout: 60_000 }, () => {
     assert.deepEqual(claimedIds, ['run_cccccccccccccccccccc'], 'one claimer each');
     assert.deepEqual([...first, ...second][0]?.input, { n: 1 });
   });
+
+  it('keys a job item attempt to one run: found again, taken over once its lease lapsed, freed once cancelled', async () => {
+    const dead = new PostgresRunStore(database.pool, { owner: 'crashed', leaseMs: 100 });
+    const next = new PostgresRunStore(database.pool, { owner: 'next', leaseMs: 60_000 });
+    const other = new PostgresRunStore(database.pool, { owner: 'racer', leaseMs: 60_000 });
+    const run = {
+      projectId: 'default',
+      pipeline: 'p',
+      version: 1,
+      source: 'job' as const,
+      job: { id: 'job_x', item: 3 },
+      keyId: null,
+      input: { n: 3 },
+      jobKey: 'job_x:3:1:1',
+    };
+    assert.equal(await dead.createJobItemRun({ ...run, id: 'run_jjjjjjjjjjjjjjjjjjj1' }), true);
+    assert.equal(await next.createJobItemRun({ ...run, id: 'run_jjjjjjjjjjjjjjjjjjj2' }), false, 'the key is taken');
+    const live = await next.jobItemRun(run.jobKey);
+    assert.equal(live?.id, 'run_jjjjjjjjjjjjjjjjjjj1');
+    assert.equal(live?.status, 'running');
+    assert.equal(await next.adopt('run_jjjjjjjjjjjjjjjjjjj1'), undefined, 'not while its lease runs');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal((await next.jobItemRun(run.jobKey))?.leaseLive, false);
+    const [mine, theirs] = await Promise.all([
+      next.adopt('run_jjjjjjjjjjjjjjjjjjj1'),
+      other.adopt('run_jjjjjjjjjjjjjjjjjjj1'),
+    ]);
+    assert.equal([mine, theirs].filter((claimed) => claimed !== undefined).length, 1, 'taken over once');
+    assert.deepEqual((mine ?? theirs)?.input, { n: 3 });
+    const owner = mine === undefined ? other : next;
+    await owner.releaseJobItemKey('run_jjjjjjjjjjjjjjjjjjj1');
+    assert.equal((await next.jobItemRun(run.jobKey))?.id, 'run_jjjjjjjjjjjjjjjjjjj1', 'a running run keeps its key');
+    await owner.finish('run_jjjjjjjjjjjjjjjjjjj1', {
+      status: 'cancelled',
+      output: null,
+      error: { code: 'request_timeout', message: 'the run was cancelled' },
+      latencyMs: 1,
+    });
+    await owner.releaseJobItemKey('run_jjjjjjjjjjjjjjjjjjj1');
+    assert.equal(await next.jobItemRun(run.jobKey), undefined);
+    assert.equal(await next.createJobItemRun({ ...run, id: 'run_jjjjjjjjjjjjjjjjjjj3' }), true, 'a new run takes it');
+    const listed = await next.list('default', { limit: 10, jobId: 'job_x' });
+    assert.deepEqual(listed.items.map((item) => `${item.id} ${item.status}`).sort(), [
+      'run_jjjjjjjjjjjjjjjjjjj1 cancelled',
+      'run_jjjjjjjjjjjjjjjjjjj3 running',
+    ]);
+  });
 });

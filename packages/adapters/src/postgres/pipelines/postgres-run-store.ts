@@ -1,5 +1,6 @@
 import type {
   InterruptedRun,
+  JobItemRun,
   NewRun,
   Page,
   RunJournal,
@@ -84,10 +85,81 @@ export class PostgresRunStore implements RunStore {
   }
 
   async create(run: NewRun): Promise<void> {
-    await this.#query(
+    await this.#insert(run, null);
+  }
+
+  async createJobItemRun(run: NewRun & { jobKey: string }): Promise<boolean> {
+    return (await this.#insert(run, run.jobKey)) > 0;
+  }
+
+  async jobItemRun(jobKey: string): Promise<JobItemRun | undefined> {
+    const { rows } = await this.#query<{
+      id: string;
+      status: RunStatus;
+      output: unknown;
+      error: RunRecord['error'];
+      lease_live: boolean;
+    }>(
+      `select id, status, output, error, coalesce(lease_until >= now(), false) as lease_live
+       from pipeline_runs where job_key = $1`,
+      [jobKey],
+    );
+    const row = rows[0];
+    return row === undefined
+      ? undefined
+      : { id: row.id, status: row.status, output: row.output, error: row.error, leaseLive: row.lease_live };
+  }
+
+  async adopt(runId: string): Promise<InterruptedRun | undefined> {
+    const ended = await this.#query(
+      `update pipeline_runs set status = 'cancelled', finished_at = now(), raw_input = null, owner = null,
+         lease_until = null, error = '{"code": "request_timeout", "message": "the run was cancelled"}'
+       where id = $1 and status = 'running' and lease_until < now() and cancel_requested_at is not null`,
+      [runId],
+    );
+    if ((ended.rowCount ?? 0) > 0) {
+      await this.#query('update pipeline_run_steps set checkpoint = null where run_id = $1', [runId]);
+      return undefined;
+    }
+    const { rows } = await this.#query<{
+      id: string;
+      project_id: string;
+      pipeline: string;
+      version: number;
+      raw_input: unknown;
+      key_id: string | null;
+    }>(
+      `update pipeline_runs set owner = $2, lease_until = now() + make_interval(secs => $3 / 1000.0), resumed = resumed + 1
+       where id = (select id from pipeline_runs where id = $1 and status = 'running' and lease_until < now()
+                     and cancel_requested_at is null for update skip locked)
+       returning id, project_id, pipeline, version, raw_input, key_id`,
+      [runId, this.#options.owner, this.#options.leaseMs],
+    );
+    const row = rows[0];
+    return row === undefined
+      ? undefined
+      : {
+          id: row.id,
+          projectId: row.project_id,
+          pipeline: row.pipeline,
+          version: row.version,
+          input: row.raw_input,
+          keyId: row.key_id,
+        };
+  }
+
+  async releaseJobItemKey(runId: string): Promise<void> {
+    await this.#query(`update pipeline_runs set job_key = null where id = $1 and status <> 'running'`, [runId]);
+  }
+
+  /** Inserts a running run leased to this process; 0 when its job item key is taken. */
+  async #insert(run: NewRun, jobKey: string | null): Promise<number> {
+    const result = await this.#query(
       `insert into pipeline_runs (id, project_id, pipeline, version, status, source, shadow_of, key_id, input, raw_input,
-         owner, lease_until, job_id, job_item)
-       values ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9, $10, now() + make_interval(secs => $11 / 1000.0), $12, $13)`,
+         owner, lease_until, job_id, job_item, job_key)
+       values ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9, $10, now() + make_interval(secs => $11 / 1000.0), $12, $13,
+         $14)
+       on conflict (job_key) do nothing`,
       [
         run.id,
         run.projectId,
@@ -102,8 +174,10 @@ export class PostgresRunStore implements RunStore {
         this.#options.leaseMs,
         run.job?.id ?? null,
         run.job?.item ?? null,
+        jobKey,
       ],
     );
+    return result.rowCount ?? 0;
   }
 
   async journal(runId: string): Promise<RunJournal> {

@@ -2,25 +2,25 @@ import { EnsembleError, type JobModelAnswer, type JobPipelineRun, type JobPipeli
 import type { PipelineService } from '../pipelines/pipeline-service.ts';
 
 /**
- * `pipeline-run` items on the pipeline service: each item starts a run of the job's pinned version
+ * `pipeline-run` items on the pipeline service: each item's attempt starts (at most) one run of the job's pinned version
  * (`source: job`, with the job and item on the run, traced like any run) and waits for it. The item's
  * output is `{runId, output}`, its tokens and cost the run's totals. A failed run keeps its error's
  * code and retryable flag, with the run's id in the message, so the failure points at its trace.
  */
 export class PipelineJobRunner implements JobPipelineRunner {
-  readonly #service: Pick<PipelineService, 'start' | 'run'>;
+  readonly #service: Pick<PipelineService, 'startJobItem' | 'run'>;
 
-  constructor(service: Pick<PipelineService, 'start' | 'run'>) {
+  constructor(service: Pick<PipelineService, 'startJobItem' | 'run'>) {
     this.#service = service;
   }
 
   async run(run: JobPipelineRun): Promise<JobModelAnswer> {
-    const started = await this.#service.start({
+    // Keyed by the item's delivery attempt: a task delivered again finds this run instead of starting one.
+    const started = await this.#service.startJobItem({
       projectId: run.projectId,
       keyId: run.keyId,
       ref: `${run.pipeline.name}@${run.pipeline.version}`,
       input: run.input,
-      source: 'job',
       job: run.job,
       signal: run.signal,
     });

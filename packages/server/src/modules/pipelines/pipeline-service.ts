@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   EnsembleError,
   errorOf,
+  isErrorCode,
   type Logger,
   type PipelineEvent,
   type PipelineExecutor,
@@ -173,6 +175,70 @@ export class PipelineService {
     return { runId, pipeline, result };
   }
 
+  /**
+   * The run of one delivery attempt of a `pipeline-run` job item (keyed by job, item, round and
+   * attempt), started at most once whatever the bus redelivers: the first delivery starts it; a
+   * later one finds it and takes its result if it ended, waits for it while another live process
+   * runs it, takes it over (resumed from its checkpoints, here) once its process's lease ran out,
+   * and starts a new run only when it was cancelled (a worker handing its tasks back, or a cancel).
+   */
+  async startJobItem(
+    run: Omit<StartRun, 'job' | 'onEvent' | 'source'> & {
+      job: { id: string; item: number; round: number; attempt: number };
+    },
+  ): Promise<StartedRun> {
+    const pipeline = await this.pin(run.projectId, run.ref, run.field ?? 'pipeline');
+    const input = this.#options.executor.checkInput(pipeline.definition, run.input);
+    const { runs } = this.#options;
+    const jobKey = `${run.job.id}:${run.job.item}:${run.job.round}:${run.job.attempt}`;
+    for (;;) {
+      run.signal?.throwIfAborted();
+      const runId = newRunId();
+      const created = await runs.createJobItemRun({
+        id: runId,
+        projectId: run.projectId,
+        pipeline: pipeline.name,
+        version: pipeline.version,
+        source: 'job',
+        job: { id: run.job.id, item: run.job.item },
+        keyId: run.keyId,
+        input,
+        jobKey,
+      });
+      if (created) {
+        return { runId, pipeline, result: this.#execute(runId, run.projectId, pipeline, input, run.signal, undefined) };
+      }
+      const existing = await runs.jobItemRun(jobKey);
+      if (existing === undefined) continue; // its key was given up meanwhile: take it
+      if (existing.status === 'succeeded') {
+        const output = existing.output;
+        return { runId: existing.id, pipeline, result: Promise.resolve({ output, state: {} }) };
+      }
+      if (existing.status === 'failed') {
+        return { runId: existing.id, pipeline, result: Promise.reject(storedFailure(existing.error)) };
+      }
+      if (existing.status === 'cancelled') {
+        // Stopped before it ended (a worker handing its tasks back, an item timeout, a cancel): a new run.
+        await runs.releaseJobItemKey(existing.id);
+        continue;
+      }
+      if (!existing.leaseLive && !this.#active.has(existing.id)) {
+        const adopted = await runs.adopt(existing.id);
+        if (adopted !== undefined) {
+          this.#options.logger.info({ runId: adopted.id, jobKey }, 'taking over the run of a redelivered job item');
+          return {
+            runId: adopted.id,
+            pipeline,
+            result: this.#execute(adopted.id, run.projectId, pipeline, adopted.input, run.signal, undefined),
+          };
+        }
+        continue;
+      }
+      // Another live process runs it (or this one does): wait for it to end.
+      await sleep(jobItemRunPollMs, undefined, run.signal ? { signal: run.signal } : undefined);
+    }
+  }
+
   /** Every pipeline of a project (for `/v1/models`). */
   async list(projectId: string): Promise<Array<{ name: string; createdAt: string }>> {
     const all: Array<{ name: string; createdAt: string }> = [];
@@ -305,6 +371,17 @@ export class PipelineService {
       this.#options.logger.info({ err: error, shadowOf: primary }, 'a shadow pipeline run failed');
     }
   }
+}
+
+/** How often a redelivered job item looks at the run another process is running for it. */
+const jobItemRunPollMs = 250;
+
+/** A finished run's stored error as the error its item fails with (retryable as its code is). */
+function storedFailure(error: RunRecord['error']): EnsembleError {
+  const code = isErrorCode(error?.code) ? error.code : 'internal_error';
+  return new EnsembleError(code, error?.message ?? 'the run failed', {
+    ...(error?.step === undefined ? {} : { details: { step: error.step } }),
+  });
 }
 
 function isTimeout(error: unknown): boolean {
