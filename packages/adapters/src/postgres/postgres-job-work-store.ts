@@ -232,20 +232,52 @@ export class PostgresJobWorkStore implements JobWorkStore {
     });
   }
 
-  addProgress(jobId: string, delta: { done: number; total: number }): Promise<void> {
+  reportItemProgress(jobId: string, index: number, progress: { done: number; total: number }): Promise<void> {
     return this.#db.transaction().execute(async (trx) => {
-      const updated = await trx
-        .updateTable('jobs')
-        .set({
-          progress_done: sql`coalesce(progress_done, 0) + ${delta.done}::integer`,
-          progress_total: sql`coalesce(progress_total, 0) + ${delta.total}::integer`,
-          updated_at: sql`now()`,
-        })
+      // The job's row lock orders the reports of its items (and their sums) with each other.
+      const running = await trx
+        .selectFrom('jobs')
+        .select('id')
         .where('id', '=', jobId)
         .where('status', '=', 'running')
-        .returningAll()
+        .forUpdate()
         .executeTakeFirst();
-      if (updated !== undefined) await appendJobEvents(trx, this.#topics, toJob(updated), ['jobs/job.progressed']);
+      if (running === undefined) return;
+      const total = Math.max(0, progress.total);
+      const done = Math.min(Math.max(0, progress.done), total);
+      await sql`
+        insert into job_item_progress (job_id, item_index, done, total) values (${jobId}, ${index}, ${done}, ${total})
+        on conflict (job_id, item_index) do update set total = excluded.total,
+          done = least(greatest(job_item_progress.done, excluded.done), excluded.total)`.execute(trx);
+      const updated = await this.#sumProgress(trx, jobId);
+      if (updated !== undefined) await appendJobEvents(trx, this.#topics, updated, ['jobs/job.progressed']);
     });
+  }
+
+  clearItemProgress(jobId: string, index: number): Promise<void> {
+    return this.#db.transaction().execute(async (trx) => {
+      const job = await trx.selectFrom('jobs').select('status').where('id', '=', jobId).forUpdate().executeTakeFirst();
+      if (job === undefined) return;
+      await sql`update job_item_progress set done = 0 where job_id = ${jobId} and item_index = ${index}`.execute(trx);
+      const updated = await this.#sumProgress(trx, jobId);
+      if (updated !== undefined && updated.status === 'running') {
+        await appendJobEvents(trx, this.#topics, updated, ['jobs/job.progressed']);
+      }
+    });
+  }
+
+  /** The job's progress as the sums over its items. */
+  async #sumProgress(trx: Db, jobId: string): Promise<Job | undefined> {
+    const updated = await trx
+      .updateTable('jobs')
+      .set({
+        progress_done: sql`(select coalesce(sum(done), 0)::integer from job_item_progress where job_id = ${jobId})`,
+        progress_total: sql`(select coalesce(sum(total), 0)::integer from job_item_progress where job_id = ${jobId})`,
+        updated_at: sql`now()`,
+      })
+      .where('id', '=', jobId)
+      .returningAll()
+      .executeTakeFirst();
+    return updated === undefined ? undefined : toJob(updated);
   }
 }

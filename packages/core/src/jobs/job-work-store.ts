@@ -36,8 +36,13 @@ export interface JobWorkStore {
    */
   recordResults(jobId: string, results: readonly JobItemResult[]): Promise<RecordedResults>;
   /**
-   * Adds to a running job's finer progress (chunks done, chunks known) and records a
-   * `jobs/job.progressed` event with it; nothing for a job that is no longer running.
+   * Sets how far one item of a running job got (chunks of its document stored, of how many) — the
+   * job's progress is the sum over its items — and records a `jobs/job.progressed` event with it.
+   * An item run again after a crash reports the same figures again instead of adding to them: an
+   * item's `done` never goes back (its chunks are stored under stable ids) and never exceeds its
+   * `total`. Nothing for a job that is no longer running.
    */
-  addProgress(jobId: string, delta: { done: number; total: number }): Promise<void>;
+  reportItemProgress(jobId: string, index: number, progress: { done: number; total: number }): Promise<void>;
+  /** The item's work was undone (its chunks removed): its `done` back to 0, whatever the job's status. */
+  clearItemProgress(jobId: string, index: number): Promise<void>;
 }

@@ -1,8 +1,10 @@
 import {
   type ArtifactStore,
   type BatchHandler,
+  type Collection,
   type CollectionService,
   type DocumentChunker,
+  deleteDocument,
   EnsembleError,
   ingestDocument,
   ingestJobItemSchema,
@@ -118,8 +120,11 @@ async function runDocument(
       }
     });
   }, options.cancelPollMs ?? 500);
+  let collection: Collection | undefined;
+  // Set once the document is split: from then on chunks may be written (before, an earlier version is intact).
+  let writing = false;
   try {
-    const collection = await options.collections.get(job.projectId, name);
+    collection = await options.collections.get(job.projectId, name);
     const bytes = await readAll(await options.artifacts.open(document.artifact));
     const result = await ingestDocument(
       options.collections,
@@ -137,14 +142,23 @@ async function runDocument(
         chunkOverlap: document.chunkOverlap,
         batchSize: options.stepSize ?? 64,
         signal: stop.signal,
-        onChunked: (total) => options.store.addProgress(job.id, { done: 0, total }),
-        onProgress: progressReporter(options.store, job.id),
+        // Figures for this item, set rather than added: a document run again reports them again.
+        onChunked: (total) => {
+          writing = true;
+          return options.store.reportItemProgress(job.id, index, { done: 0, total });
+        },
+        onProgress: (stored, total) => options.store.reportItemProgress(job.id, index, { done: stored, total }),
       },
     );
     return done({ status: 'succeeded', output: result, error: null });
   } catch (error) {
+    // Handed back (shutdown, rebalance): the chunks stay; the next delivery rewrites the same ids.
+    if (!cancelled && batchSignal.aborted && !timedOut) return { kind: 'handed-back' };
+    // Cancelled, or failed for good (ingestion items are not retried) once chunks may have been written:
+    // no half-ingested document stays searchable — every chunk under its id goes, an earlier version's
+    // too (it was being overwritten). A document that never got past parsing leaves things as they were.
+    if (collection !== undefined && writing) await undoDocument(options, job, index, collection, document);
     if (cancelled) return { kind: 'stopped' };
-    if (batchSignal.aborted && !timedOut) return { kind: 'handed-back' };
     options.logger.info({ jobId: job.id, index, error: (error as Error).message }, 'document ingestion failed');
     return done({ status: 'failed', output: null, error: attemptFailure(error, timedOut, job.itemTimeoutMs).error });
   } finally {
@@ -154,14 +168,31 @@ async function runDocument(
   }
 }
 
-/** `ingestDocument` reports chunks done so far; the job's progress takes the increments. */
-function progressReporter(store: JobWorkStore, jobId: string) {
-  let reported = 0;
-  return async (done: number) => {
-    const delta = done - reported;
-    reported = done;
-    if (delta > 0) await store.addProgress(jobId, { done: delta, total: 0 });
-  };
+/**
+ * Removes the chunks a cancelled or failed document wrote (vectors and their metadata) and sets its
+ * progress back to none stored. A failure here is logged: the job's answer stands, and deleting or
+ * re-ingesting the document removes what is left.
+ */
+async function undoDocument(
+  options: DocumentTaskHandlerOptions,
+  job: Job,
+  index: number,
+  collection: Collection,
+  document: { id: string; namespace?: string | undefined },
+): Promise<void> {
+  try {
+    const removed = await deleteDocument(options.collections, collection, document.id, document.namespace);
+    await options.store.clearItemProgress(job.id, index);
+    options.logger.info(
+      { jobId: job.id, documentId: document.id, removed },
+      'removed the chunks of an unfinished document',
+    );
+  } catch (error) {
+    options.logger.warn(
+      { err: error, jobId: job.id, documentId: document.id },
+      'could not remove the chunks of an unfinished document',
+    );
+  }
 }
 
 async function readAll(source: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
