@@ -203,4 +203,25 @@ describe('document ingestion under faults (Kafka)', { timeout: 600_000 }, () => 
     assert.equal(result.status, 'failed');
     assert.equal(result.error.code, 'upstream_bad_request');
   });
+
+  it('a document ingested in the request that fails mid-way is removed too', async () => {
+    // 700 one-line chunks, upserted 500 at a time in the request: the first 500 are written, then the
+    // batch with line 600 is refused.
+    const text = Array.from({ length: 700 }, (_, line) =>
+      line === 600 ? `FAIL ${'x'.repeat(40)}` : `Quiet line ${line} ${'x'.repeat(40)}`,
+    ).join('\n\n');
+    const before = (await api('GET', '/api/collections/fragile')).body.vectorCount as number;
+    const answered = await api('POST', '/api/collections/fragile/documents?wait=true', {
+      id: 'inline',
+      type: 'text/plain',
+      text,
+      chunkSize: 60,
+      chunkOverlap: 0,
+    });
+    assert.equal(answered.status, 400, answered.text);
+    assert.equal(answered.body.error.code, 'upstream_bad_request', answered.text);
+    const embedded = [...upstream.answered.keys()].filter((key) => key.startsWith('Quiet line')).length;
+    assert.ok(embedded >= 500, `a first batch was embedded (and written) before the failure: ${embedded}`);
+    assert.equal((await api('GET', '/api/collections/fragile')).body.vectorCount, before, 'nothing of it left');
+  });
 });

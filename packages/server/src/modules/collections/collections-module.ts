@@ -265,13 +265,32 @@ export function collectionsModule(options: CollectionsModuleOptions): FastifyPlu
           };
           const small = body.text !== undefined && bytes.length <= inlineIngestMaxBytes;
           if (ingestJobs === undefined || small || request.query.wait === 'true') {
-            return ingestDocument(
-              collections,
-              chunker,
-              collection,
-              { ...document, bytes },
-              { chunkSize: body.chunkSize, chunkOverlap: body.chunkOverlap },
-            );
+            let split = false;
+            try {
+              return await ingestDocument(
+                collections,
+                chunker,
+                collection,
+                { ...document, bytes },
+                {
+                  chunkSize: body.chunkSize,
+                  chunkOverlap: body.chunkOverlap,
+                  onChunked: () => {
+                    split = true;
+                  },
+                },
+              );
+            } catch (error) {
+              // Failed once chunks may have been written: the document goes whole, as a failed ingestion
+              // job's does (decision 0037), so no search returns part of it.
+              if (split) {
+                await deleteDocument(collections, collection, document.id, document.namespace).catch(
+                  (undoError: unknown) =>
+                    request.log.warn({ err: undoError, documentId: document.id }, 'could not remove a failed document'),
+                );
+              }
+              throw error;
+            }
           }
           if (body.chunkOverlap >= body.chunkSize)
             throw validationError('body.chunkOverlap', 'must be smaller than chunkSize');
