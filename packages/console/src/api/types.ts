@@ -90,7 +90,7 @@ export interface UsageRecord {
   ts: string;
   projectId: string;
   keyId: string | null;
-  endpoint: 'chat' | 'embeddings' | 'invoke';
+  endpoint: 'chat' | 'embeddings' | 'invoke' | 'responses';
   requested: string;
   route: string | null;
   target: string | null;

@@ -35,8 +35,8 @@ export const usageEventSchema = z.strictObject({
   projectId: z.string().min(1).max(200),
   /** The API key's id (never the key); null for calls made without one (embedded admin, tests). */
   keyId: z.string().min(1).max(200).nullable(),
-  /** What the client asked for: `chat`, `embeddings`, `invoke`. */
-  endpoint: z.enum(['chat', 'embeddings', 'invoke']),
+  /** What the client asked for: `chat`, `embeddings`, `invoke`, `responses` (/v1/responses, run as a chat call). */
+  endpoint: z.enum(['chat', 'embeddings', 'invoke', 'responses']),
   /** The model name the client sent (a model or a route). */
   requested: z.string().min(1).max(500),
   /** The route's name when `requested` was a route, else null. */

@@ -9,6 +9,7 @@ import {
   type TextEmbedder,
   type UsageRecorder,
   type VectorStore,
+  validationError,
 } from '@ensemble/core';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -19,6 +20,7 @@ import type { PipelineService } from '../pipelines/pipeline-service.ts';
 import { cachedAnswer, cachedStream } from './cached-answers.ts';
 import { CallRunner } from './call-runner.ts';
 import { chatCompletionEnvelopeSchema, embeddingsEnvelopeSchema } from './chat-completion-envelope.ts';
+import { unixSeconds } from './chat-completion-json.ts';
 import { completeChat, streamAddsUsage, streamChat } from './chat-target.ts';
 import { embed } from './embeddings-target.ts';
 import { fastBodyValidator, isPlainChatEnvelope, isPlainEmbeddingsEnvelope } from './envelope-fast-check.ts';
@@ -30,6 +32,10 @@ import { ModelTargets } from './model-targets.ts';
 import { OpenAiStreamScanner } from './openai-stream-scanner.ts';
 import { ProjectBreakers } from './project-breakers.ts';
 import { ResponseCache } from './response-cache.ts';
+import { type ResponseHead, responseFromCompletion, responseItemId } from './response-object.ts';
+import { type ResponsesRequest, responsesRequestSchema } from './responses-request.ts';
+import { ResponsesStreamTranslator } from './responses-stream-translator.ts';
+import { chatBodyFor, responsesToChat } from './responses-to-chat.ts';
 import { RouteTargets } from './route-targets.ts';
 import { assembleCompletion, SemanticAnswers } from './semantic-answers.ts';
 import { type SemanticStep, semanticCacheStep } from './semantic-cache-step.ts';
@@ -37,6 +43,7 @@ import { systemClock } from './system-clock.ts';
 import { createUpstreamDispatcher } from './upstream-dispatcher.ts';
 import type { UsageSink } from './usage-meter.ts';
 import { writeChatStream } from './write-chat-stream.ts';
+import { writeResponsesStream } from './write-responses-stream.ts';
 
 export interface OpenAiGatewayModuleOptions {
   runtimes: ModelRuntimeManager;
@@ -202,6 +209,76 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
             scanner: new OpenAiStreamScanner({
               stripUsage: streamAddsUsage(outcome.loaded, clientAsked === true, dependencies.askStreamUsage),
             }),
+            meter: call.meter,
+            target,
+            clientGone: call.clientGone,
+          });
+          return reply;
+        } catch (error) {
+          return call.failed(error);
+        } finally {
+          call.dispose();
+        }
+      },
+    );
+
+    app.post(
+      '/v1/responses',
+      {
+        config: { scaleInProtection: true, ownDeadline: true },
+        schema: {
+          tags,
+          summary: 'Create a model response (OpenAI Responses API, run as a chat completion)',
+          description:
+            'Translated to a chat completion and run on the chat path (routes, cache, limits, ledger with ' +
+            '`endpoint: responses`), then answered as a `response` object. With `stream: true` the answer is ' +
+            "`text/event-stream` of the Responses API's events ending in `response.completed`; a failure mid-stream " +
+            'sends `response.failed` and `error`. Ensemble keeps no responses: `previous_response_id`, ' +
+            '`conversation`, `background` and built-in tools are refused (send the whole conversation in `input`).',
+          body: responsesRequestSchema,
+        },
+      },
+      async (request, reply) => {
+        const asked = request.body as ResponsesRequest;
+        if (asked.model.startsWith(pipelineModelPrefix)) {
+          throw validationError('body.model', 'pipelines are served on /v1/chat/completions, not on /v1/responses');
+        }
+        const chat = responsesToChat(asked);
+        // From here the call is a chat completion: conditional routes, the cache key and the ledger read the chat body.
+        const chatRequest = request as unknown as FastifyRequest<{ Body: GatewayBody }>;
+        chatRequest.body = chat;
+        const head: ResponseHead = {
+          id: responseItemId('resp'),
+          createdAt: unixSeconds(),
+          model: asked.model,
+          request: asked,
+        };
+        const call = new GatewayCall(dependencies, chatRequest, reply, 'responses', chatExpectation);
+        try {
+          if (chat.stream !== true) {
+            const outcome = await call.run((loaded, signal) =>
+              cachedAnswer(
+                call.cacheUse,
+                () => call.cacheKey(loaded),
+                () => completeChat(loaded, chatBodyFor(chat, loaded.descriptor.provider), call.context(signal)),
+              ),
+            );
+            call.answered(outcome);
+            const answer = responseFromCompletion(head, outcome.value.body);
+            call.meter.succeed(outcome.value.usage);
+            return reply.send(answer);
+          }
+          const outcome = await call.stream((loaded, signal) =>
+            cachedStream(
+              call.cacheUse,
+              () => call.cacheKey(loaded),
+              () => streamChat(loaded, chatBodyFor(chat, loaded.descriptor.provider), call.context(signal)),
+            ),
+          );
+          const target = call.answered(outcome);
+          await writeResponsesStream(chatRequest, reply, {
+            ...outcome.value,
+            translator: new ResponsesStreamTranslator(head),
             meter: call.meter,
             target,
             clientGone: call.clientGone,

@@ -18,7 +18,7 @@ export interface WriteChatStreamOptions {
   clientGone(): boolean;
 }
 
-const sseHeaders = {
+export const sseHeaders = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache, no-transform',
   connection: 'keep-alive',
@@ -26,7 +26,8 @@ const sseHeaders = {
   'x-accel-buffering': 'no',
 };
 
-async function write(response: ServerResponse, bytes: Buffer | string): Promise<void> {
+/** Writes to the client, waiting for `drain` when it reads slowly; nothing once it is gone. */
+export async function write(response: ServerResponse, bytes: Buffer | string): Promise<void> {
   if (response.destroyed || response.writableEnded) return;
   if (!response.write(bytes)) await Promise.race([once(response, 'drain'), once(response, 'close')]);
 }

@@ -89,7 +89,7 @@ export const usageRecordSchema = z
     ts: z.iso.datetime(),
     projectId: z.string(),
     keyId: z.string().nullable(),
-    endpoint: z.enum(['chat', 'embeddings', 'invoke']),
+    endpoint: z.enum(['chat', 'embeddings', 'invoke', 'responses']),
     requested: z.string(),
     route: z.string().nullable(),
     target: z.string().nullable(),
