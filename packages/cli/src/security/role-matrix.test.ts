@@ -69,10 +69,12 @@ describe('role matrix: every route × every role', { timeout: 240_000 }, () => {
     await expect('GET', '/api/models/nothing/history', a.viewer, 'not 403');
     await expect('GET', '/api/usage/records', a.viewer, 'not 403');
     await expect('POST', '/v1/chat/completions', a.viewer, 403);
+    await expect('POST', '/v1/responses', a.viewer, 403);
     await expect('POST', '/api/models', a.viewer, 403);
     await expect('POST', '/api/jobs', a.viewer, 403);
     // Developers use and build, but do not manage access.
     await expect('POST', '/v1/chat/completions', a.developer, 'not 403');
+    await expect('POST', '/v1/responses', a.developer, 'not 403');
     await expect('POST', '/api/routes', a.developer, 'not 403');
     await expect('POST', '/api/keys', a.developer, 403);
     await expect('GET', '/api/keys', a.developer, 403);

@@ -223,6 +223,8 @@ describe('tenant isolation: project A against project B', { timeout: 240_000 }, 
     await alike('POST', '/v1/chat/completions', (t) => ({ model: `${t.model}:prod`, messages: message }));
     await alike('POST', '/v1/chat/completions', (t) => ({ model: t.route, messages: message }));
     await alike('POST', '/v1/embeddings', (t) => ({ model: t.model, input: 'x' }));
+    await alike('POST', '/v1/responses', (t) => ({ model: t.model, input: 'hi' }));
+    await alike('POST', '/v1/responses', (t) => ({ model: t.route, input: 'hi', stream: true }));
     await alike('POST', '/api/jobs', (t) => ({
       type: 'batch-inference',
       model: t.model,

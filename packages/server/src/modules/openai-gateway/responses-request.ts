@@ -3,7 +3,7 @@ import { z } from 'zod';
 const text = z.string().max(1_000_000);
 
 /** A message's content part: text in or out, or an image (a URL or a `data:` URL). */
-const contentPartSchema = z.discriminatedUnion('type', [
+export const contentPartSchema = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('input_text'), text }),
   z.looseObject({ type: z.literal('output_text'), text }),
   z.looseObject({ type: z.literal('refusal'), refusal: text }),
@@ -16,10 +16,13 @@ const contentPartSchema = z.discriminatedUnion('type', [
 
 export type ResponsesContentPart = z.infer<typeof contentPartSchema>;
 
+/** Content as sent: each part is checked when translated, so an error names the part and its kind. */
+const contentSchema = z.union([text, z.array(z.looseObject({ type: z.string().max(100) })).max(1_000)]);
+
 export const responsesMessageSchema = z.looseObject({
   type: z.literal('message').optional(),
   role: z.enum(['user', 'assistant', 'system', 'developer']),
-  content: z.union([text, z.array(contentPartSchema).max(1_000)]),
+  content: contentSchema,
 });
 
 export const functionCallItemSchema = z.looseObject({
@@ -32,7 +35,7 @@ export const functionCallItemSchema = z.looseObject({
 export const functionCallOutputItemSchema = z.looseObject({
   type: z.literal('function_call_output'),
   call_id: z.string().min(1).max(200),
-  output: z.union([text, z.array(contentPartSchema).max(1_000)]),
+  output: contentSchema,
 });
 
 /**

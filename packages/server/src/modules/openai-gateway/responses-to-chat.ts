@@ -1,6 +1,7 @@
 import { validationError } from '@ensemble/core';
 import type { z } from 'zod';
 import {
+  contentPartSchema,
   functionCallItemSchema,
   functionCallOutputItemSchema,
   type ResponsesContentPart,
@@ -145,10 +146,19 @@ function addInputItem(messages: ChatMessage[], item: Record<string, unknown>, pa
   );
 }
 
+const partTypes: ReadonlySet<string> = new Set(['input_text', 'output_text', 'refusal', 'input_image']);
+
 /** Text parts become one string where chat servers expect one; images stay parts (users only). */
-function chatContent(content: string | ResponsesContentPart[], role: string, path: string): ChatContent {
+function chatContent(content: string | Array<{ type: string }>, role: string, path: string): ChatContent {
   if (typeof content === 'string') return content;
-  const parts = content.map((part, index): Record<string, unknown> => {
+  const parts = content.map((sent, index): Record<string, unknown> => {
+    if (!partTypes.has(sent.type)) {
+      throw validationError(
+        `${path}[${index}].type`,
+        `'${sent.type}' parts are not supported by Ensemble (input_text, output_text, refusal, input_image)`,
+      );
+    }
+    const part: ResponsesContentPart = parseAt(contentPartSchema, sent, `${path}[${index}]`);
     if (part.type === 'input_image') {
       if (role !== 'user') throw validationError(`${path}[${index}]`, 'images are only supported in user messages');
       return { type: 'image_url', image_url: { url: part.image_url, ...(part.detail ? { detail: part.detail } : {}) } };
