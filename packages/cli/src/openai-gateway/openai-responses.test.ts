@@ -452,6 +452,33 @@ describe('POST /v1/responses through the openai SDK', { timeout: 600_000 }, () =
     }, OpenAI.APIError);
   });
 
+  it('stops the upstream call when the client goes away mid-stream', async () => {
+    let upstreamClosed = false;
+    upstream.handle((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write(chunk({ role: 'assistant', content: 'Once ' }));
+      const timer = setInterval(() => response.write(chunk({ content: 'more ' })), 100);
+      response.on('close', () => {
+        clearInterval(timer);
+        upstreamClosed = true;
+      });
+    });
+    const controller = new AbortController();
+    const raw = await fetch(`${ensemble.url}/v1/responses`, {
+      method: 'POST',
+      headers: { ...ensemble.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'upstream-chat', input: 'a long story', stream: true }),
+      signal: controller.signal,
+    });
+    await readSse(raw, (event) => {
+      if (event.event === 'response.output_text.delta') controller.abort();
+    });
+    await waitFor('the upstream call to be stopped', async () => upstreamClosed || undefined);
+    const row = await ledgerRow(raw.headers.get('x-request-id') as string);
+    assert.equal(row.endpoint, 'responses');
+    assert.equal(row.errorCode, 'client_disconnected');
+  });
+
   it('refuses what it cannot do with a 400 naming the field, in OpenAI’s error shape', async () => {
     const refused = async (body: Record<string, unknown>, param: string, message?: RegExp) => {
       await assert.rejects(
