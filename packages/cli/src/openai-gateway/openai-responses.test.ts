@@ -147,7 +147,7 @@ describe('POST /v1/responses through the openai SDK', { timeout: 600_000 }, () =
     assert.equal(response.object, 'response');
     assert.equal(response.model, localChat);
     assert.equal(typeof response.created_at, 'number');
-    assert.equal(response.store, false);
+    assert.equal((response as unknown as { store: boolean }).store, false, 'Ensemble stores nothing');
     assert.equal(response.instructions, 'You are brief.');
     assert.ok(response.output_text.length > 0, 'the SDK reads the output text');
     const message = response.output[0];
@@ -293,7 +293,7 @@ describe('POST /v1/responses through the openai SDK', { timeout: 600_000 }, () =
     assert.equal(response.status, 'completed');
     assert.equal(response.output_text, 'Hello from upstream.');
     assert.deepEqual(response.metadata, { team: 'search' });
-    assert.equal(response.store, false);
+    assert.equal((response as unknown as { store: boolean }).store, false, 'Ensemble stores nothing');
     assert.deepEqual(response.usage, {
       input_tokens: fakeUsage.prompt_tokens,
       input_tokens_details: { cached_tokens: 0 },
