@@ -109,4 +109,71 @@ describe('pipeline-run items redelivered after a worker crash', { timeout: 300_0
       await database.drop();
     }
   });
+
+  it('a worker stopped with SIGTERM gives its runs back: the next one takes them over, no run is cancelled', async (t) => {
+    const database = await createTestDatabase('pipeline_jobs_handback');
+    const cluster = await startJobsCluster({
+      DATABASE_URL: database.url,
+      KAFKA_BROKERS: testKafkaBrokers().join(','),
+      KAFKA_NAME_PREFIX: `${uniqueName('pipeback').replaceAll('_', '-')}.`,
+      PIPELINE_RUN_LEASE_MS: '1500',
+    });
+    try {
+      const created = await cluster.call('POST', '/api/pipelines', {
+        name: 'two-slow-steps',
+        definition: {
+          input: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
+          steps: [
+            { id: 'a', kind: 'model', model: 'upstream-chat', prompt: 'SLOW:2000 a {{input.text}}' },
+            { id: 'b', kind: 'model', model: 'upstream-chat', prompt: 'b {{a}}' },
+          ],
+        },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const items = 4;
+      const first = await cluster.startWorker();
+      const submitted = await cluster.call('POST', '/api/jobs', {
+        type: 'pipeline-run',
+        pipeline: 'two-slow-steps',
+        retry: { maxAttempts: 1 },
+        inputs: Array.from({ length: items }, (_, i) => ({ input: { text: `item ${i}` } })),
+      });
+      assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+      const jobId = submitted.body.id as string;
+      const runsOf = async () =>
+        (await cluster.call('GET', `/api/runs?jobId=${jobId}&limit=100`)).body.data as RunJson[];
+      const before = await waitFor(
+        'a run per item in flight',
+        async () => {
+          const runs = await runsOf();
+          return runs.length === items && runs.every((run) => run.status === 'running') ? runs : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 50 },
+      );
+      const stoppedAt = Date.now();
+      assert.equal(await first.stop('SIGTERM'), 0, first.output());
+      await cluster.startWorker();
+      const job = await cluster.waitForJob(
+        jobId,
+        (current) => current.status !== 'running' && current.status !== 'queued',
+        'ended',
+        180_000,
+      );
+      const tookMs = Date.now() - stoppedAt;
+      const lines = await fetch(`${cluster.api.url}/api/jobs/${jobId}/results`, { headers: cluster.api.auth });
+      assert.equal(job.status, 'completed', await lines.text());
+      const after = await runsOf();
+      assert.deepEqual(
+        after.map((run) => `${run.id} ${run.status}`).sort(),
+        before.map((run) => `${run.id} succeeded`).sort(),
+        `the same runs, none cancelled: ${JSON.stringify(after)}`,
+      );
+      t.diagnostic(
+        `SIGTERM → job completed in ${tookMs} ms; runs resumed: ${after.map((run) => run.resumed).join(',')}`,
+      );
+    } finally {
+      await cluster.close();
+      await database.drop();
+    }
+  });
 });

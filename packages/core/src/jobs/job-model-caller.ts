@@ -47,8 +47,14 @@ export interface JobPipelineRun {
   job: { id: string; item: number; round: number; attempt: number };
   /** The API key that submitted the job (the run's key). */
   keyId: string | null;
-  /** Aborted when the item's timeout passes or the worker gives the task back: the run is cancelled. */
+  /** Aborted when the item's timeout passes or the worker gives the task back: the run stops. */
   signal: AbortSignal;
+  /**
+   * Aborted when the worker gives the task back (shutdown, rebalance): the stopped run is then not
+   * ended but let go (its lease released), for the task's next delivery to take it over from its
+   * checkpoints.
+   */
+  handBack?: AbortSignal | undefined;
 }
 
 /**

@@ -85,6 +85,11 @@ export interface RunStore {
    * process meanwhile. One with a cancellation pending is ended `cancelled` instead.
    */
   adopt(runId: string): Promise<InterruptedRun | undefined>;
+  /**
+   * Lets go of a running run of this process without ending it (its task was given back): no owner,
+   * lease ended, so the next delivery of the task — or any process — takes it over at once.
+   */
+  release(runId: string): Promise<void>;
   /** Frees a finished run's job item key (the run stays, listed under its job), for a new run to take it. */
   releaseJobItemKey(runId: string): Promise<void>;
   /** The journal of a run: its checkpoints loaded, its step records written as they happen. */

@@ -97,6 +97,7 @@ function runPipeline(
   item: { index: number; attempt: number },
   body: Record<string, unknown>,
   signal: AbortSignal,
+  handBack: AbortSignal,
 ): Promise<JobModelAnswer> {
   if (context.pipelines === undefined) {
     return Promise.reject(
@@ -110,6 +111,7 @@ function runPipeline(
     job: { id: job.id, item: item.index, round: job.round, attempt: item.attempt },
     keyId: job.createdBy,
     signal,
+    handBack,
   });
 }
 
@@ -140,6 +142,7 @@ export async function attemptOnce(
             { index: call.index ?? 0, attempt: call.attempt ?? 1 },
             call.body,
             AbortSignal.any([signal, timeout]),
+            signal,
           )
         : await context.caller.call({
             projectId: job.projectId,

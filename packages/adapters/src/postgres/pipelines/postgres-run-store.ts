@@ -148,6 +148,14 @@ export class PostgresRunStore implements RunStore {
         };
   }
 
+  async release(runId: string): Promise<void> {
+    await this.#query(
+      `update pipeline_runs set owner = null, lease_until = now() - interval '1 millisecond'
+       where id = $1 and owner = $2 and status = 'running'`,
+      [runId, this.#options.owner],
+    );
+  }
+
   async releaseJobItemKey(runId: string): Promise<void> {
     await this.#query(`update pipeline_runs set job_key = null where id = $1 and status <> 'running'`, [runId]);
   }

@@ -23,6 +23,7 @@ export class PipelineJobRunner implements JobPipelineRunner {
       input: run.input,
       job: run.job,
       signal: run.signal,
+      handBack: run.handBack,
     });
     let output: unknown;
     try {

@@ -180,11 +180,14 @@ export class PipelineService {
    * attempt), started at most once whatever the bus redelivers: the first delivery starts it; a
    * later one finds it and takes its result if it ended, waits for it while another live process
    * runs it, takes it over (resumed from its checkpoints, here) once its process's lease ran out,
-   * and starts a new run only when it was cancelled (a worker handing its tasks back, or a cancel).
+   * and starts a new run only when it was cancelled. A task given back (`handBack`) lets go of its run
+   * without ending it, for the next delivery to take over.
    */
   async startJobItem(
     run: Omit<StartRun, 'job' | 'onEvent' | 'source'> & {
       job: { id: string; item: number; round: number; attempt: number };
+      /** Aborted when the worker gives the task back: the run is let go, not ended (see `JobPipelineRun`). */
+      handBack?: AbortSignal | undefined;
     },
   ): Promise<StartedRun> {
     const pipeline = await this.pin(run.projectId, run.ref, run.field ?? 'pipeline');
@@ -206,7 +209,11 @@ export class PipelineService {
         jobKey,
       });
       if (created) {
-        return { runId, pipeline, result: this.#execute(runId, run.projectId, pipeline, input, run.signal, undefined) };
+        return {
+          runId,
+          pipeline,
+          result: this.#execute(runId, run.projectId, pipeline, input, run.signal, undefined, run.handBack),
+        };
       }
       const existing = await runs.jobItemRun(jobKey);
       if (existing === undefined) continue; // its key was given up meanwhile: take it
@@ -218,7 +225,7 @@ export class PipelineService {
         return { runId: existing.id, pipeline, result: Promise.reject(storedFailure(existing.error)) };
       }
       if (existing.status === 'cancelled') {
-        // Stopped before it ended (a worker handing its tasks back, an item timeout, a cancel): a new run.
+        // Cancelled before it ended (`POST /api/runs/{id}/cancel`): its work is not done; a new run.
         await runs.releaseJobItemKey(existing.id);
         continue;
       }
@@ -229,7 +236,15 @@ export class PipelineService {
           return {
             runId: adopted.id,
             pipeline,
-            result: this.#execute(adopted.id, run.projectId, pipeline, adopted.input, run.signal, undefined),
+            result: this.#execute(
+              adopted.id,
+              run.projectId,
+              pipeline,
+              adopted.input,
+              run.signal,
+              undefined,
+              run.handBack,
+            ),
           };
         }
         continue;
@@ -306,6 +321,7 @@ export class PipelineService {
     input: unknown,
     signal: AbortSignal | undefined,
     onEvent: ((event: PipelineEvent) => void) | undefined,
+    handBack?: AbortSignal | undefined,
   ): Promise<RunResult> {
     const { executor, runs } = this.#options;
     const controller = new AbortController();
@@ -331,6 +347,15 @@ export class PipelineService {
       });
       return result;
     } catch (error) {
+      if (handBack?.aborted) {
+        // Given back, not ended: whoever gets the task next takes the run over from its checkpoints.
+        await runs
+          .release(runId)
+          .catch((releaseError: unknown) =>
+            this.#options.logger.warn({ err: releaseError, runId }, 'could not let go of a pipeline run'),
+          );
+        throw error;
+      }
       const failure = errorOf(error);
       const step = EnsembleError.isInstance(error) ? error.details?.step : undefined;
       const error_: RunRecord['error'] = typeof step === 'string' ? { ...failure, step } : failure;
