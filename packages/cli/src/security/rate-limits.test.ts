@@ -116,14 +116,19 @@ describe('rate limits and budgets across instances', { timeout: 240_000 }, () =>
         messages: [{ role: 'user', content: `question ${n++}` }],
       });
 
+    // The Responses API is a chat call underneath: charged and limited alike.
+    const respond = (headers: Record<string, string>) =>
+      harness.call('POST', '/v1/responses', headers, { model: 'priced/chat', input: `question ${n++}` });
+
     // 15 tokens a call (the fake upstream's usage) against 20 a minute: the second call finds a debt.
     await harness.call('PUT', `/api/limits/keys/${harness.keyIds.a.admin}`, owner, { tokensPerMinute: 20 });
-    const first = await chat(harness.keys.a.admin);
+    const first = await respond(harness.keys.a.admin);
     assert.equal(first.status, 200, first.text);
     await waitFor('the tokens to be charged', async () => {
       const answer = await chat(harness.keys.a.admin);
       return answer.status === 429 ? answer : undefined;
     });
+    assert.equal((await respond(harness.keys.a.admin)).status, 429);
 
     // Each call costs $15; a $20 daily budget warns at half and blocks once the ledger has $30 (spend is
     // read again at most every BUDGET_REFRESH_MS, 500 ms here, while calls come in).
@@ -143,6 +148,9 @@ describe('rate limits and budgets across instances', { timeout: 240_000 }, () =>
       { timeoutMs: 30_000 },
     );
     assert.equal(blocked.body.error.code, 'budget_exceeded');
+    const blockedResponse = await respond(owner);
+    assert.equal(blockedResponse.status, 429);
+    assert.equal(blockedResponse.body.error.code, 'budget_exceeded');
     await waitFor('the warning webhook', async () => hooks.length > 0 || undefined);
     assert.ok(Number(blocked.headers.get('retry-after')) > 0);
     assert.equal(hooks.length, 1, 'one warning per budget and period');
