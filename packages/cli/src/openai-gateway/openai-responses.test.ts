@@ -422,6 +422,42 @@ describe('POST /v1/responses through the openai SDK', { timeout: 600_000 }, () =
     );
   });
 
+  it('answers similar prompts on a route from the semantic cache, whole and streamed', async () => {
+    const route = await call('POST', '/api/routes', {
+      name: 'faq',
+      policy: {
+        strategy: 'single',
+        target: 'upstream-chat',
+        semanticCache: { embeddingModel: 'local/all-minilm-l6-v2', threshold: 0.85, ttlMs: 60_000 },
+      },
+    });
+    assert.equal(route.status, 201, route.text);
+    const ask = (input: string, stream = false) => call('POST', '/v1/responses', { model: 'faq', input, stream });
+    const first = await ask('What is the capital city of France?');
+    assert.equal(first.headers.get('x-ensemble-semantic-cache'), 'miss');
+    assert.equal(upstream.requests.length, 1);
+    // The answer is kept off the request path: ask until it is there.
+    const hit = await waitFor('a semantic cache hit', async () => {
+      const answer = await ask('What’s the capital city of France?');
+      return answer.headers.get('x-ensemble-semantic-cache') === 'hit' ? answer : undefined;
+    });
+    const calls = upstream.requests.length;
+    assert.equal(hit.status, 200, hit.text);
+    assert.equal(hit.body.object, 'response');
+    assert.match(hit.body.id, /^resp_/);
+    assert.equal(hit.body.output[0].content[0].text, 'Hello from upstream.');
+    assert.equal(hit.headers.get('x-ensemble-target'), 'upstream-chat@1');
+
+    const stream = client.responses.stream({ model: 'faq', input: 'what is the capital city of france' });
+    const final = await stream.finalResponse();
+    assert.equal(final.output_text, 'Hello from upstream.');
+    assert.equal(final.status, 'completed');
+    assert.equal(upstream.requests.length, calls, 'hits never went upstream');
+    const row = await ledgerRow(hit.headers.get('x-request-id') as string);
+    assert.equal(row.endpoint, 'responses');
+    assert.equal((row as unknown as { cacheHit: boolean }).cacheHit, true);
+  });
+
   it('ends a stream whose upstream dies with response.failed and error (the SDK raises)', async () => {
     upstream.handle((_request, response) => {
       response.writeHead(200, { 'content-type': 'text/event-stream' });

@@ -37,7 +37,7 @@ import { type ResponsesRequest, responsesRequestSchema } from './responses-reque
 import { ResponsesStreamTranslator } from './responses-stream-translator.ts';
 import { chatBodyFor, responsesToChat } from './responses-to-chat.ts';
 import { RouteTargets } from './route-targets.ts';
-import { assembleCompletion, SemanticAnswers } from './semantic-answers.ts';
+import { assembleCompletion, completionAsStream, SemanticAnswers } from './semantic-answers.ts';
 import { type SemanticStep, semanticCacheStep } from './semantic-cache-step.ts';
 import { systemClock } from './system-clock.ts';
 import { createUpstreamDispatcher } from './upstream-dispatcher.ts';
@@ -255,6 +255,19 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
         };
         const call = new GatewayCall(dependencies, chatRequest, reply, 'responses', chatExpectation);
         try {
+          const step: SemanticStep | undefined =
+            semantic === undefined
+              ? undefined
+              : await semanticCacheStep(semantic.answers, semantic.routes, chatRequest, reply, call, (completion) => {
+                  if (chat.stream === true) {
+                    reply
+                      .header('cache-control', 'no-cache')
+                      .type('text/event-stream')
+                      .send(cachedEvents(head, completion));
+                  } else reply.send(responseFromCompletion(head, Buffer.from(completion)));
+                });
+          if (step?.answered === true) return reply;
+          const keep = step?.answered === false ? step.keep : undefined;
           if (chat.stream !== true) {
             const outcome = await call.run((loaded, signal) =>
               cachedAnswer(
@@ -266,13 +279,24 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
             call.answered(outcome);
             const answer = responseFromCompletion(head, outcome.value.body);
             call.meter.succeed(outcome.value.usage);
+            keep?.(outcome.value, outcome.loaded.descriptor);
             return reply.send(answer);
           }
           const outcome = await call.stream((loaded, signal) =>
             cachedStream(
               call.cacheUse,
               () => call.cacheKey(loaded),
-              () => streamChat(loaded, chatBodyFor(chat, loaded.descriptor.provider), call.context(signal)),
+              async () => {
+                const stream = await streamChat(
+                  loaded,
+                  chatBodyFor(chat, loaded.descriptor.provider),
+                  call.context(signal),
+                );
+                // A semantic cache miss keeps the streamed answer once it ended cleanly.
+                return keep === undefined
+                  ? stream
+                  : assembleCompletion(stream, (json) => keep({ body: Buffer.from(json) }, loaded.descriptor));
+              },
             ),
           );
           const target = call.answered(outcome);
@@ -397,4 +421,12 @@ async function listModels(models: ModelRepository, project: string): Promise<Mod
     after = page.nextCursor;
   } while (after !== undefined);
   return all;
+}
+
+/** A chat completion kept by the semantic cache, as the whole Responses event stream. */
+function cachedEvents(head: ResponseHead, completion: string): string {
+  const translator = new ResponsesStreamTranslator(head);
+  return (
+    translator.start() + translator.push(completionAsStream(completion, true)) + translator.end() + translator.finish()
+  );
 }

@@ -22,7 +22,7 @@ export type SemanticStep =
 const notInPlay: SemanticStep = { answered: false };
 
 /**
- * The semantic cache's part of a chat call, before any upstream is called: when the requested name is
+ * The semantic cache's part of a chat call (or a Responses call, run as one), before any upstream is called: when the requested name is
  * a route whose `semanticCache` is enabled (and the client did not send `x-ensemble-cache: no-store`),
  * the prompt is looked up among the answers of the same project, route and request shape (tools,
  * response format, sampling: `requestShape`). A hit is answered here —
@@ -37,6 +37,8 @@ export async function semanticCacheStep(
   request: FastifyRequest<{ Body: GatewayBody }>,
   reply: FastifyReply,
   call: GatewayCall,
+  /** Answers a hit in another API's shape (`/v1/responses`); by default the chat completion (or its stream). */
+  sendHit?: (completionJson: string) => void,
 ): Promise<SemanticStep> {
   const { body, principal } = request;
   if (request.headers[cacheControlHeader] !== undefined) return notInPlay;
@@ -85,7 +87,11 @@ export async function semanticCacheStep(
   reply.header(semanticCacheHeader, 'hit');
   reply.header('x-ensemble-cache-similarity', hit.similarity.toFixed(4));
   const usage = readUsage(hit.body);
-  if (body.stream === true) {
+  if (sendHit !== undefined) {
+    if (body.stream === true) meter.firstChunk();
+    meter.succeed(usage);
+    sendHit(hit.body);
+  } else if (body.stream === true) {
     const includeUsage = (body.stream_options as { include_usage?: boolean } | null | undefined)?.include_usage;
     const stream = completionAsStream(hit.body, includeUsage === true);
     meter.firstChunk();
