@@ -181,4 +181,30 @@ describe('pipelines and runs in PostgreSQL', { timeout: 60_000 }, () => {
       'run_jjjjjjjjjjjjjjjjjjj3 running',
     ]);
   });
+
+  it('lets go of a run given back: not renewed by its owner, taken over at once by another process', async () => {
+    const leaving = new PostgresRunStore(database.pool, { owner: 'leaving', leaseMs: 60_000 });
+    const next = new PostgresRunStore(database.pool, { owner: 'next-worker', leaseMs: 60_000 });
+    await leaving.createJobItemRun({
+      id: 'run_kkkkkkkkkkkkkkkkkkk1',
+      projectId: 'default',
+      pipeline: 'p',
+      version: 1,
+      source: 'job',
+      job: { id: 'job_y', item: 0 },
+      keyId: null,
+      input: { n: 0 },
+      jobKey: 'job_y:0:1:1',
+    });
+    assert.equal(await next.adopt('run_kkkkkkkkkkkkkkkkkkk1'), undefined, 'leased: not taken');
+    await next.release('run_kkkkkkkkkkkkkkkkkkk1');
+    assert.equal((await next.jobItemRun('job_y:0:1:1'))?.leaseLive, true, 'only its owner lets it go');
+    await leaving.release('run_kkkkkkkkkkkkkkkkkkk1');
+    await leaving.renewLeases();
+    const found = await next.jobItemRun('job_y:0:1:1');
+    assert.equal(found?.status, 'running');
+    assert.equal(found?.leaseLive, false, 'the lease is not renewed once let go');
+    assert.deepEqual((await next.adopt('run_kkkkkkkkkkkkkkkkkkk1'))?.input, { n: 0 });
+    assert.equal((await next.get('default', 'run_kkkkkkkkkkkkkkkkkkk1'))?.resumed, 1);
+  });
 });
