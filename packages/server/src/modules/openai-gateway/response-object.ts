@@ -93,10 +93,13 @@ export function responseObject(
     output: state.output,
     parallel_tool_calls: request.parallel_tool_calls ?? true,
     previous_response_id: null,
-    reasoning: { effort: null, summary: null },
+    reasoning: { effort: request.reasoning?.effort ?? null, summary: null },
     store: false,
     temperature: request.temperature ?? 1,
-    text: { format: request.text?.format ?? { type: 'text' } },
+    text: {
+      format: request.text?.format ?? { type: 'text' },
+      ...(typeof request.text?.verbosity === 'string' ? { verbosity: request.text.verbosity } : {}),
+    },
     tool_choice: request.tool_choice ?? 'auto',
     tools: (request.tools ?? []).map((tool) => ({
       type: 'function',

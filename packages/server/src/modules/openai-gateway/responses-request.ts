@@ -71,8 +71,8 @@ const textFormatSchema = z.discriminatedUnion('type', [
 
 /**
  * `POST /v1/responses` as OpenAI documents it, the part Ensemble serves by translating to a chat
- * completion (responses-to-chat.ts). Other fields OpenAI clients send (`include`, `reasoning`,
- * `truncation`, `service_tier`, …) are accepted and ignored; those that need state Ensemble does not
+ * completion (responses-to-chat.ts). Other fields OpenAI clients send (`include`, `truncation`,
+ * `max_tool_calls`, …) are accepted and ignored; those that need state Ensemble does not
  * keep are refused by the handler with a 400 naming them.
  */
 export const responsesRequestSchema = z
@@ -87,7 +87,20 @@ export const responsesRequestSchema = z
     tools: z.array(functionToolSchema).max(128).nullable().optional(),
     tool_choice: toolChoiceSchema.nullable().optional(),
     parallel_tool_calls: z.boolean().nullable().optional(),
-    text: z.looseObject({ format: textFormatSchema.nullable().optional() }).nullable().optional(),
+    text: z
+      .looseObject({
+        format: textFormatSchema.nullable().optional(),
+        verbosity: z.string().max(20).nullable().optional(),
+      })
+      .nullable()
+      .optional(),
+    reasoning: z
+      .looseObject({ effort: z.string().max(20).nullable().optional() })
+      .nullable()
+      .optional(),
+    service_tier: z.string().max(50).nullable().optional(),
+    safety_identifier: z.string().max(1_000).nullable().optional(),
+    prompt_cache_key: z.string().max(1_000).nullable().optional(),
     user: z.string().max(1_000).nullable().optional(),
     metadata: z.record(z.string().max(64), z.string().max(512)).nullable().optional(),
     store: z.boolean().nullable().optional(),

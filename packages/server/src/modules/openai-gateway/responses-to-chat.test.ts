@@ -71,6 +71,33 @@ describe('responsesToChat', () => {
     assert.equal('max_completion_tokens' in other, false);
   });
 
+  it('keeps OpenAI’s newer fields (reasoning effort, verbosity, …) for OpenAI’s own targets only', () => {
+    const chat = translate({
+      input: 'Hi',
+      reasoning: { effort: 'low', summary: 'auto' },
+      text: { verbosity: 'low' },
+      service_tier: 'flex',
+      safety_identifier: 'u-1',
+      prompt_cache_key: 'k',
+    });
+    const fields = {
+      reasoning_effort: 'low',
+      verbosity: 'low',
+      service_tier: 'flex',
+      safety_identifier: 'u-1',
+      prompt_cache_key: 'k',
+    };
+    assert.deepEqual(chatBodyFor(chat, 'openai'), {
+      model: 'm',
+      messages: [{ role: 'user', content: 'Hi' }],
+      ...fields,
+    });
+    assert.deepEqual(chatBodyFor(chat, 'openai-compatible'), {
+      model: 'm',
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+  });
+
   it('refuses what needs stored state or hosted tools, naming the field', () => {
     refusedOn({ input: 'Hi', previous_response_id: 'resp_1' }, 'body.previous_response_id');
     refusedOn({ input: 'Hi', conversation: { id: 'conv_1' } }, 'body.conversation');

@@ -60,22 +60,34 @@ export function responsesToChat(request: ResponsesRequest): Record<string, unkno
     };
   }
   if (typeof request.user === 'string') chat.user = request.user;
+  // Chat fields only OpenAI's own API knows (reasoning models, gpt-5): kept for those targets alone (chatBodyFor).
+  if (typeof request.reasoning?.effort === 'string') chat.reasoning_effort = request.reasoning.effort;
+  if (typeof request.text?.verbosity === 'string') chat.verbosity = request.text.verbosity;
+  if (typeof request.service_tier === 'string') chat.service_tier = request.service_tier;
+  if (typeof request.safety_identifier === 'string') chat.safety_identifier = request.safety_identifier;
+  if (typeof request.prompt_cache_key === 'string') chat.prompt_cache_key = request.prompt_cache_key;
   // For conditional routes and the ledger only: the pass-through sends metadata upstream only with `store`.
   if (request.metadata !== undefined && request.metadata !== null) chat.metadata = request.metadata;
   return chat;
 }
 
+const openAiOnlyFields = ['reasoning_effort', 'verbosity', 'service_tier', 'safety_identifier', 'prompt_cache_key'];
+
 /**
- * The chat body for one target: OpenAI's own models take `max_completion_tokens` (reasoning models
- * refuse `max_tokens`); other OpenAI-compatible servers (vLLM, Ollama, …) know `max_tokens` best.
+ * The chat body for one target: OpenAI's own models (and Azure's) take `max_completion_tokens`
+ * (reasoning models refuse `max_tokens`) and OpenAI's newer fields (`reasoning_effort`, `verbosity`,
+ * …); other OpenAI-compatible servers (vLLM, Ollama, …) know `max_tokens` best and may refuse what
+ * they do not know, so they get neither.
  */
 export function chatBodyFor(
   chat: Record<string, unknown> & { model: string },
   provider: string,
 ): Record<string, unknown> & { model: string } {
-  if (chat.max_completion_tokens === undefined || provider === 'openai' || provider === 'azure-openai') return chat;
+  if (provider === 'openai' || provider === 'azure-openai') return chat;
+  if (chat.max_completion_tokens === undefined && !openAiOnlyFields.some((field) => field in chat)) return chat;
   const { max_completion_tokens: maxTokens, ...rest } = chat;
-  return { ...rest, max_tokens: maxTokens };
+  for (const field of openAiOnlyFields) delete rest[field];
+  return maxTokens === undefined ? rest : { ...rest, max_tokens: maxTokens };
 }
 
 function refuseUnsupported(request: ResponsesRequest): void {
