@@ -387,6 +387,30 @@ describe('POST /v1/responses through the openai SDK', { timeout: 600_000 }, () =
     assert.equal(completed.usage?.total_tokens, fakeUsage.total_tokens);
     // The upstream was asked for the usage chunk so the ledger and `response.completed` have tokens.
     assert.deepEqual(received().stream_options, { include_usage: true });
+
+    // Parallel calls streamed interleaved: each its own item, accumulated by the SDK's stream helper.
+    upstream.handle((_request, response) => {
+      const call = (index: number, fields: Record<string, unknown>) => chunk({ tool_calls: [{ index, ...fields }] });
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write(call(0, { id: 'call_p', type: 'function', function: { name: 'get_weather', arguments: '' } }));
+      response.write(
+        call(1, { id: 'call_q', type: 'function', function: { name: 'get_weather', arguments: '{"city":' } }),
+      );
+      response.write(call(0, { function: { arguments: '{"city":"Paris"}' } }));
+      response.write(call(1, { function: { arguments: '"Oslo"}' } }));
+      response.write(chunk({}, 'tool_calls'));
+      response.end('data: [DONE]\n\n');
+    });
+    const parallel = await client.responses
+      .stream({ model: 'upstream-chat', input: 'Paris and Oslo?', tools: [weatherTool] })
+      .finalResponse();
+    assert.deepEqual(
+      parallel.output.map((item) => item.type === 'function_call' && [item.call_id, item.arguments]),
+      [
+        ['call_p', '{"city":"Paris"}'],
+        ['call_q', '{"city":"Oslo"}'],
+      ],
+    );
   });
 
   it('runs routes (a fallback answers) and writes the ledger with endpoint responses', async () => {

@@ -105,6 +105,44 @@ describe('ResponsesStreamTranslator', () => {
     assert.equal(error?.message, 'overloaded');
   });
 
+  it('keeps parallel tool calls streamed interleaved apart, each its own item', () => {
+    const translator = new ResponsesStreamTranslator(head());
+    const call = (index: number, fields: Record<string, unknown>) => chunk({ tool_calls: [{ index, ...fields }] });
+    let out = translator.push(
+      call(0, { id: 'a', type: 'function', function: { name: 'f', arguments: '' } }) +
+        call(1, { id: 'b', type: 'function', function: { name: 'g', arguments: '{"x":' } }) +
+        call(0, { function: { arguments: '{"y":1}' } }) +
+        call(1, { function: { arguments: '2}' } }) +
+        chunk({}, 'tool_calls') +
+        'data: [DONE]\n\n',
+    );
+    out += translator.finish();
+    const all = events(out);
+    assert.deepEqual(
+      all.map((event) => [event.type, event.output_index ?? null]),
+      [
+        ['response.output_item.added', 0],
+        ['response.output_item.added', 1],
+        ['response.function_call_arguments.delta', 1],
+        ['response.function_call_arguments.delta', 0],
+        ['response.function_call_arguments.delta', 1],
+        ['response.function_call_arguments.done', 0],
+        ['response.output_item.done', 0],
+        ['response.function_call_arguments.done', 1],
+        ['response.output_item.done', 1],
+        ['response.completed', null],
+      ],
+    );
+    const response = all.at(-1)?.response as { output: Array<{ call_id: string; name: string; arguments: string }> };
+    assert.deepEqual(
+      response.output.map((item) => [item.call_id, item.name, item.arguments]),
+      [
+        ['a', 'f', '{"y":1}'],
+        ['b', 'g', '{"x":2}'],
+      ],
+    );
+  });
+
   it('gives an answer with neither text nor tool calls an empty message', () => {
     const translator = new ResponsesStreamTranslator(head());
     translator.push(`${chunk({ role: 'assistant', content: '' })}${chunk({}, 'stop')}data: [DONE]\n\n`);

@@ -48,7 +48,8 @@ export class ResponsesStreamTranslator {
   #sequence = 0;
   readonly #output: OutputItem[] = [];
   #message: OpenMessage | undefined;
-  #call: { item: FunctionCallItem; index: number; chatIndex: number } | undefined;
+  /** Open function calls by their chat `index`: parallel calls may be streamed interleaved. */
+  readonly #calls = new Map<number, { item: FunctionCallItem; index: number }>();
   #finishReason: string | null | undefined;
   #usage: ResponsesUsage | null = null;
   /** The upstream sent `[DONE]`: the answer is complete. */
@@ -179,8 +180,9 @@ export class ResponsesStreamTranslator {
   #toolCall(call: ToolCallDelta, position: number): string {
     let out = '';
     const chatIndex = call.index ?? position;
-    if (this.#call === undefined || this.#call.chatIndex !== chatIndex) {
-      out += this.#closeOpen('completed');
+    let open = this.#calls.get(chatIndex);
+    if (open === undefined) {
+      out += this.#closeMessage('completed');
       const item: FunctionCallItem = {
         id: responseItemId('fc'),
         type: 'function_call',
@@ -189,18 +191,19 @@ export class ResponsesStreamTranslator {
         name: call.function?.name ?? '',
         arguments: '',
       };
-      this.#call = { item, index: this.#output.length, chatIndex };
+      open = { item, index: this.#output.length };
+      this.#calls.set(chatIndex, open);
       this.#output.push(item);
-      out += this.#event('response.output_item.added', { output_index: this.#call.index, item: { ...item } });
-    } else if (call.function?.name !== undefined && this.#call.item.name === '') {
-      this.#call.item.name = call.function.name;
+      out += this.#event('response.output_item.added', { output_index: open.index, item: { ...item } });
+    } else if (call.function?.name !== undefined && open.item.name === '') {
+      open.item.name = call.function.name;
     }
     const delta = call.function?.arguments ?? '';
     if (delta !== '') {
-      this.#call.item.arguments += delta;
+      open.item.arguments += delta;
       out += this.#event('response.function_call_arguments.delta', {
-        item_id: this.#call.item.id,
-        output_index: this.#call.index,
+        item_id: open.item.id,
+        output_index: open.index,
         delta,
       });
     }
@@ -229,8 +232,12 @@ export class ResponsesStreamTranslator {
     );
   }
 
-  /** Ends the open message or function call (their `done` events), if any. */
+  /** Ends the open message and function calls (their `done` events), if any. */
   #closeOpen(status: 'completed' | 'incomplete'): string {
+    return this.#closeMessage(status) + this.#closeCalls();
+  }
+
+  #closeMessage(status: 'completed' | 'incomplete'): string {
     let out = '';
     const message = this.#message;
     if (message !== undefined) {
@@ -250,10 +257,12 @@ export class ResponsesStreamTranslator {
         this.#event('response.content_part.done', { item_id: item.id, output_index: index, content_index: 0, part }) +
         this.#event('response.output_item.done', { output_index: index, item });
     }
-    const call = this.#call;
-    if (call !== undefined) {
-      this.#call = undefined;
-      const { item, index } = call;
+    return out;
+  }
+
+  #closeCalls(): string {
+    let out = '';
+    for (const { item, index } of this.#calls.values()) {
       item.status = 'completed';
       out +=
         this.#event('response.function_call_arguments.done', {
@@ -263,6 +272,7 @@ export class ResponsesStreamTranslator {
           arguments: item.arguments,
         }) + this.#event('response.output_item.done', { output_index: index, item });
     }
+    this.#calls.clear();
     return out;
   }
 
