@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { waitFor } from '@ensemble/testkit';
+import { Agent, OpenAIResponsesModel, run, setTracingDisabled, tool } from '@openai/agents';
 import OpenAI from 'openai';
 import {
   answerCompletion,
@@ -411,6 +412,91 @@ describe('POST /v1/responses through the openai SDK', { timeout: 600_000 }, () =
         ['call_q', '{"city":"Oslo"}'],
       ],
     );
+  });
+
+  it('serves the OpenAI Agents SDK: an agent calls a function tool and answers with its result', async () => {
+    // Tracing would export to OpenAI's servers.
+    setTracingDisabled(true);
+    upstream.handle((request, response) => {
+      const messages = request.body.messages as Array<{ role: string; content: unknown }>;
+      const toolResult = messages.find((message) => message.role === 'tool');
+      const body = completionBody(toolResult === undefined ? '' : `It is ${String(toolResult.content)} in Lisbon.`);
+      const choice = body.choices[0] as Record<string, unknown>;
+      if (toolResult === undefined) {
+        choice.message = {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'call_w', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Lisbon"}' } },
+          ],
+        };
+        choice.finish_reason = 'tool_calls';
+      }
+      if (request.body.stream === true) {
+        // The agent's streamed run: the same answer as one chunk per field, then usage.
+        const message = choice.message as { content: string | null; tool_calls?: unknown[] };
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.write(
+          chunk({
+            role: 'assistant',
+            ...(message.content ? { content: message.content } : {}),
+            ...(message.tool_calls
+              ? { tool_calls: message.tool_calls.map((call, index) => ({ index, ...(call as object) })) }
+              : {}),
+          }),
+        );
+        response.write(chunk({}, choice.finish_reason as string));
+        response.write(`data: ${JSON.stringify({ choices: [], usage: fakeUsage })}\n\n`);
+        response.end('data: [DONE]\n\n');
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(body));
+    });
+    const calledWith: unknown[] = [];
+    const getWeather = tool({
+      name: 'get_weather',
+      description: 'The weather in a city',
+      parameters: {
+        type: 'object',
+        properties: { city: { type: 'string' } },
+        required: ['city'],
+        additionalProperties: false,
+      },
+      strict: true,
+      execute: async (input) => {
+        calledWith.push(input);
+        return '21°C';
+      },
+    });
+    const agent = new Agent({
+      name: 'Weather',
+      instructions: 'Answer with the weather.',
+      model: new OpenAIResponsesModel(client as never, 'upstream-chat'),
+      tools: [getWeather],
+    });
+    const result = await run(agent, 'What is the weather in Lisbon?');
+    assert.equal(result.finalOutput, 'It is 21°C in Lisbon.');
+    assert.equal(calledWith.length, 1);
+    assert.deepEqual(typeof calledWith[0] === 'string' ? JSON.parse(calledWith[0]) : calledWith[0], { city: 'Lisbon' });
+    // The second turn sent the whole conversation: the call and its output, as chat messages.
+    const second = received().messages as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      second.map((message) => message.role),
+      ['system', 'user', 'assistant', 'tool'],
+    );
+    assert.deepEqual(second[2]?.tool_calls, [
+      { id: 'call_w', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Lisbon"}' } },
+    ]);
+    assert.deepEqual(second[3], { role: 'tool', tool_call_id: 'call_w', content: '21°C' });
+
+    const streamed = await run(agent, 'What is the weather in Lisbon?', { stream: true });
+    let text = '';
+    for await (const event of streamed.toTextStream()) text += event;
+    await streamed.completed;
+    assert.equal(streamed.finalOutput, 'It is 21°C in Lisbon.');
+    assert.equal(text, 'It is 21°C in Lisbon.');
+    assert.equal(calledWith.length, 2);
   });
 
   it('runs routes (a fallback answers) and writes the ledger with endpoint responses', async () => {
