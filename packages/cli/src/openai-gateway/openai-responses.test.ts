@@ -663,5 +663,14 @@ describe('POST /v1/responses through the openai SDK', { timeout: 600_000 }, () =
       client.responses.create({ model: localChat, input: 'hi', tools: [weatherTool] }),
       (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === 'tools',
     );
+    // Refused on the translated chat request, named as this request named it.
+    await assert.rejects(
+      client.responses.create({
+        model: localChat,
+        input: 'hi',
+        text: { format: { type: 'json_schema', name: 'answer', schema: { type: 'object' } } },
+      }),
+      (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === 'text.format',
+    );
   });
 });

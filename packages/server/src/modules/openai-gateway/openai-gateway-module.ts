@@ -35,7 +35,7 @@ import { ResponseCache } from './response-cache.ts';
 import { type ResponseHead, responseFromCompletion, responseItemId } from './response-object.ts';
 import { type ResponsesRequest, responsesRequestSchema } from './responses-request.ts';
 import { ResponsesStreamTranslator } from './responses-stream-translator.ts';
-import { chatBodyFor, responsesToChat } from './responses-to-chat.ts';
+import { chatBodyFor, inResponsesTerms, responsesToChat } from './responses-to-chat.ts';
 import { RouteTargets } from './route-targets.ts';
 import { assembleCompletion, completionAsStream, SemanticAnswers } from './semantic-answers.ts';
 import { type SemanticStep, semanticCacheStep } from './semantic-cache-step.ts';
@@ -309,7 +309,7 @@ export function openAiGatewayModule(options: OpenAiGatewayModuleOptions): Fastif
           });
           return reply;
         } catch (error) {
-          return call.failed(error);
+          return call.failed(inResponsesTerms(error));
         } finally {
           call.dispose();
         }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EnsembleError } from '@ensemble/core';
+import { EnsembleError, validationError } from '@ensemble/core';
 import { responsesRequestSchema } from './responses-request.ts';
-import { chatBodyFor, responsesToChat } from './responses-to-chat.ts';
+import { chatBodyFor, inResponsesTerms, responsesToChat } from './responses-to-chat.ts';
 
 const translate = (body: Record<string, unknown>) =>
   responsesToChat(responsesRequestSchema.parse({ model: 'm', ...body }));
@@ -96,6 +96,20 @@ describe('responsesToChat', () => {
       model: 'm',
       messages: [{ role: 'user', content: 'Hi' }],
     });
+  });
+
+  it('names chat fields refused after the translation as the Responses request named them', () => {
+    const renamed = (field: string) => {
+      const error = inResponsesTerms(validationError(field, 'not supported yet', { attempts: 2 }));
+      assert.ok(EnsembleError.isInstance(error));
+      return [error.field, error.message, error.details?.attempts];
+    };
+    assert.deepEqual(renamed('body.response_format'), ['body.text.format', 'body.text.format: not supported yet', 2]);
+    assert.deepEqual(renamed('body.max_tokens')[0], 'body.max_output_tokens');
+    assert.deepEqual(renamed('body.messages[2].content[0]')[0], 'body.input');
+    assert.deepEqual(renamed('body.tools')[0], 'body.tools');
+    const other = new EnsembleError('upstream_error', 'x');
+    assert.equal(inResponsesTerms(other), other);
   });
 
   it('refuses what needs stored state or hosted tools, naming the field', () => {

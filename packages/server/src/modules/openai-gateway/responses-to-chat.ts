@@ -1,4 +1,4 @@
-import { validationError } from '@ensemble/core';
+import { EnsembleError, validationError } from '@ensemble/core';
 import type { z } from 'zod';
 import {
   contentPartSchema,
@@ -213,4 +213,27 @@ function chatToolChoice(choice: NonNullable<ResponsesRequest['tool_choice']>): u
     'body.tool_choice',
     `'${choice.type}' is not supported by Ensemble (none, auto, required or a function)`,
   );
+}
+
+/** Chat fields as the Responses request named them, for errors found after the translation. */
+const responsesFields: ReadonlyArray<[RegExp, string]> = [
+  [/^body\.response_format\b/, 'body.text.format'],
+  [/^body\.(max_tokens|max_completion_tokens)$/, 'body.max_output_tokens'],
+  // Instructions come first as a message: indexes differ, the field is still the input.
+  [/^body\.messages\b.*/, 'body.input'],
+];
+
+/**
+ * A validation error found on the translated chat request (by a LangChain runtime: JSON schema or
+ * tools on a model that cannot do them) named in the client's terms (`text.format`, not
+ * `response_format`); anything else as it is.
+ */
+export function inResponsesTerms(error: unknown): unknown {
+  if (!EnsembleError.isInstance(error) || error.code !== 'validation_failed' || error.field === undefined) return error;
+  const field = error.field;
+  const match = responsesFields.find(([pattern]) => pattern.test(field));
+  if (match === undefined) return error;
+  const said = error.message.startsWith(`${field}: `) ? error.message.slice(field.length + 2) : error.message;
+  const renamed = field.replace(match[0], match[1]);
+  return validationError(renamed, said, error.details);
 }
