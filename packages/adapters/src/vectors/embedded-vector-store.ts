@@ -9,6 +9,7 @@ import {
   checkVectorValues,
   compileMetadataFilter,
   conflict,
+  EnsembleError,
   type Logger,
   type MetadataFilterInput,
   notFound,
@@ -49,11 +50,25 @@ export interface EmbeddedVectorStoreOptions {
   /** …or when it has any and this long has passed (0: only at close). */
   snapshotIntervalMs?: number;
   logger?: Logger;
+  /**
+   * Follow instead of write: this process never writes the indexes (writes fail with `forbidden`), takes
+   * no snapshots, and before each read brings the index up to date from PostgreSQL (rows newer than its
+   * own `seq`, and the deletions the writer traced since). See docs/decisions/0041-vector-followers.md.
+   */
+  follow?: boolean;
+  /** A follower's bound on one catch-up; past it the read fails rather than answering from a stale graph. */
+  catchUpTimeoutMs?: number;
+  /** The writer keeps deletion traces this long for followers (default 1 h); a follower further behind reloads. */
+  deletionRetentionMs?: number;
 }
 
 interface LoadedIndex {
   id: string;
   spec: VectorIndexSpec;
+  /** The index's incarnation (`vector_indexes.created_seq`): another one means dropped and made again. */
+  createdSeq: bigint;
+  /** Writer: when deletion traces were last pruned. */
+  prunedAt: number;
   namespaces: Map<string, NamespaceGraph>;
   /** The newest change applied in memory. */
   seq: bigint;
@@ -76,11 +91,20 @@ export class EmbeddedVectorStore implements VectorStore {
   readonly #logger: Logger;
   readonly #loaded = new Map<string, Promise<LoadedIndex>>();
   readonly #timer: NodeJS.Timeout | undefined;
+  readonly #follow: boolean;
+  readonly #catchUpTimeoutMs: number;
+  readonly #deletionRetentionMs: number;
+  /** Follower: per index, the catch-up running and the one queued behind it (shared by the reads waiting). */
+  readonly #catchUps = new Map<string, { running?: Promise<LoadedIndex>; queued?: Promise<LoadedIndex> }>();
   #closed = false;
 
   constructor(options: EmbeddedVectorStoreOptions) {
     this.#pool = options.pool;
-    this.#snapshotDir = options.snapshotDir;
+    this.#follow = options.follow === true;
+    this.#catchUpTimeoutMs = options.catchUpTimeoutMs ?? 5_000;
+    this.#deletionRetentionMs = options.deletionRetentionMs ?? 3_600_000;
+    // A follower shares no snapshot folder with the writer (two processes would race on it).
+    this.#snapshotDir = this.#follow ? undefined : options.snapshotDir;
     this.#settings = { ...defaultHnswSettings, ...options.hnsw };
     this.#snapshotAfterChanges = options.snapshotAfterChanges ?? 50_000;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'embedded-vectors' });
@@ -91,7 +115,24 @@ export class EmbeddedVectorStore implements VectorStore {
     }
   }
 
+  /** True when this store follows (reads only) rather than writes. */
+  get following(): boolean {
+    return this.#follow;
+  }
+
+  /** Refuses a write in a follower: its graphs would silently diverge from the writer's. */
+  assertWriter(indexId: string): void {
+    if (!this.#follow) return;
+    throw new EnsembleError(
+      'forbidden',
+      `the embedded vector index '${indexId}' is read-only in this process: it follows the index (ensemble worker); ` +
+        'writes go through the process that writes it (ensemble start / the API)',
+      { details: { index: indexId, reason: 'read_only_follower' } },
+    );
+  }
+
   async createIndex(indexId: string, spec: VectorIndexSpec): Promise<void> {
+    this.assertWriter(indexId);
     if (!Number.isInteger(spec.dimension) || spec.dimension < 1 || spec.dimension > vectorLimits.maxDimension) {
       throw validationError('dimension', `must be an integer from 1 to ${vectorLimits.maxDimension}`);
     }
@@ -103,6 +144,7 @@ export class EmbeddedVectorStore implements VectorStore {
   }
 
   async dropIndex(indexId: string): Promise<void> {
+    this.assertWriter(indexId);
     const loaded = this.#loaded.get(indexId);
     const drop = async () => {
       const result = await this.#query('delete from vector_indexes where id = $1', [indexId]);
@@ -153,9 +195,163 @@ export class EmbeddedVectorStore implements VectorStore {
     return loading;
   }
 
+  /**
+   * The index ready for a read. A writer's graphs are always current; a follower's are brought up to date
+   * first, so a read sees every write committed before it started. One catch-up per index runs at a time:
+   * reads arriving meanwhile share the next one (the running one may have begun before their writes).
+   */
+  async fresh(indexId: string): Promise<LoadedIndex> {
+    if (!this.#follow) return this.load(indexId);
+    let state = this.#catchUps.get(indexId);
+    if (state === undefined) {
+      state = {};
+      this.#catchUps.set(indexId, state);
+    }
+    const current = state;
+    if (current.queued) return current.queued;
+    const start = () => {
+      const run: Promise<LoadedIndex> = this.#catchUp(indexId).finally(() => {
+        if (current.running === run) current.running = undefined;
+      });
+      current.running = run;
+      return run;
+    };
+    if (!current.running) return start();
+    const queued = current.running
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        current.queued = undefined;
+        return start();
+      });
+    current.queued = queued;
+    return queued;
+  }
+
+  /** Follower: applies the changes committed since the index's `seq`, or reloads it when that cannot be done. */
+  async #catchUp(indexId: string): Promise<LoadedIndex> {
+    const loading = this.#loaded.get(indexId);
+    // Not loaded yet: a load reads everything committed before it began.
+    if (loading === undefined) return this.load(indexId);
+    const index = await loading.catch(() => undefined);
+    if (index === undefined) return this.load(indexId);
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    let result: pg.QueryResult<CatchUpRow>;
+    try {
+      // One statement (one snapshot): the index's head row, then the traced deletions and the changed rows
+      // (both through an (index_id, seq) index: nothing is scanned when nothing changed).
+      const catchUp = this.#pool.query<CatchUpRow>(
+        `select 'h' as kind, null::text as namespace, null::text as id, null::bigint as label, null::jsonb as metadata,
+                null::bytea as vals, created_seq as seq, deletions_pruned_seq as pruned
+           from vector_indexes where id = $1
+         union all
+         select 'd', namespace, id, null, null, null, seq, null from vector_deletions where index_id = $1 and seq > $2
+         union all
+         select 'u', namespace, id, label, metadata, vals, seq, null from vectors where index_id = $1 and seq > $2`,
+        [indexId, index.seq.toString()],
+      );
+      result = await Promise.race([
+        catchUp,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${this.#catchUpTimeoutMs} ms`)),
+            this.#catchUpTimeoutMs,
+          );
+        }),
+      ]);
+    } catch (error) {
+      // Failing the read beats answering from graphs that may miss writes: see decision 0041.
+      throw new EnsembleError(
+        'database_unavailable',
+        `the embedded vector index '${indexId}' could not be brought up to date from PostgreSQL: ${(error as Error).message}`,
+        { cause: error, details: { index: indexId, reason: 'follower_catch_up_failed' } },
+      );
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+    const head = result.rows.find((r) => r.kind === 'h');
+    if (head === undefined) {
+      // Dropped by the writer.
+      this.#loaded.delete(indexId);
+      throw notFound('index', indexId);
+    }
+    if (BigInt(head.seq) !== index.createdSeq || BigInt(head.pruned as string) > index.seq) {
+      // Made again, or behind the deletion traces the writer kept: reload whole.
+      this.#logger.info({ index: indexId }, 'vector index follower reloads (recreated, or behind the retention)');
+      this.#loaded.delete(indexId);
+      return this.load(indexId);
+    }
+    const changes = result.rows.filter((r) => r.kind !== 'h').sort((a, b) => compareSeq(a.seq, b.seq));
+    if (changes.length === 0) return index;
+    let newest = index.seq;
+    let deletions = 0;
+    // Deletions before upserts: every row read is current, so a row deleted then written again ends present.
+    for (const change of changes) {
+      if (change.kind !== 'd') continue;
+      deletions++;
+      if (change.id === null) index.namespaces.delete(change.namespace);
+      else {
+        const graph = index.namespaces.get(change.namespace);
+        const label = graph?.labels.get(change.id);
+        if (graph && label !== undefined) graph.remove(label);
+      }
+    }
+    for (const change of changes) {
+      const seq = BigInt(change.seq);
+      if (seq > newest) newest = seq;
+      if (change.kind !== 'u') continue;
+      let graph = index.namespaces.get(change.namespace);
+      if (!graph) {
+        graph = new NamespaceGraph(index.spec.metric, index.spec.dimension, this.#settings);
+        index.namespaces.set(change.namespace, graph);
+      }
+      const label = Number(change.label);
+      const id = change.id as string;
+      const previous = graph.labels.get(id);
+      if (previous !== undefined && previous !== label) graph.remove(previous);
+      graph.put(label, id, fromFloat32Bytes(change.vals as Buffer), change.metadata ?? undefined);
+    }
+    index.seq = newest;
+    this.#logger.debug(
+      {
+        index: indexId,
+        upserts: changes.length - deletions,
+        deletions,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+      },
+      'vector index follower caught up',
+    );
+    return index;
+  }
+
+  /** Writer: drops deletion traces older than the retention (at most every minute), noting the newest dropped. */
+  async pruneDeletions(index: LoadedIndex): Promise<void> {
+    const now = Date.now();
+    if (now - index.prunedAt < Math.min(this.#deletionRetentionMs, 60_000)) return;
+    index.prunedAt = now;
+    await this.#query(
+      `with pruned as (
+         delete from vector_deletions where index_id = $1 and deleted_at <= now() - make_interval(secs => $2)
+         returning seq)
+       update vector_indexes set deletions_pruned_seq = greatest(deletions_pruned_seq, (select max(seq) from pruned))
+       where id = $1 and exists (select 1 from pruned)`,
+      [index.id, this.#deletionRetentionMs / 1000],
+    ).catch((error: unknown) => {
+      this.#logger.warn({ err: (error as Error).message, index: index.id }, 'vector deletion traces not pruned');
+    });
+  }
+
   async #load(indexId: string): Promise<LoadedIndex> {
-    const found = await this.#query<{ dimension: number; metric: VectorMetric }>(
-      'select dimension, metric from vector_indexes where id = $1',
+    // The head first: every change up to it is in the rows read next (a follower catches up from it;
+    // rows newer than it read below are applied again then, harmlessly).
+    const found = await this.#query<{ dimension: number; metric: VectorMetric; created_seq: string; head: string }>(
+      `select dimension, metric, created_seq, greatest(deletions_pruned_seq,
+         (select coalesce(max(seq), 0) from vectors where index_id = $1),
+         (select coalesce(max(seq), 0) from vector_deletions where index_id = $1)) as head
+       from vector_indexes where id = $1`,
       [indexId],
     );
     const row = found.rows[0];
@@ -230,8 +426,10 @@ export class EmbeddedVectorStore implements VectorStore {
     const index: LoadedIndex = {
       id: indexId,
       spec,
+      createdSeq: BigInt(row.created_seq),
+      prunedAt: 0,
       namespaces,
-      seq: newest,
+      seq: this.#follow ? BigInt(row.head) : newest,
       unsnapshotted: replayed,
       lock: new SerialLock(),
     };
@@ -241,6 +439,7 @@ export class EmbeddedVectorStore implements VectorStore {
         vectors: rows.rowCount,
         replayed,
         fromSnapshot: snapshot !== undefined,
+        following: this.#follow,
         ms: Math.round(performance.now() - started),
       },
       'vector index loaded',
@@ -295,6 +494,7 @@ class EmbeddedVectorIndex implements VectorIndex {
   }
 
   async upsert(records: readonly VectorRecord[], namespace?: string): Promise<{ upsertedCount: number }> {
+    this.#store.assertWriter(this.#id);
     const index = await this.#store.load(this.#id);
     checkVectorRecords(records, index.spec.dimension);
     const name = canonicalNamespace(namespace);
@@ -331,7 +531,7 @@ class EmbeddedVectorIndex implements VectorIndex {
   }
 
   async query(query: VectorQuery): Promise<VectorMatch[]> {
-    const index = await this.#store.load(this.#id);
+    const index = await this.#store.fresh(this.#id);
     const filter = checkVectorQuery(query, index.spec.dimension);
     const graph = this.#graph(index, canonicalNamespace(query.namespace), false);
     if (!graph) return [];
@@ -359,7 +559,7 @@ class EmbeddedVectorIndex implements VectorIndex {
   }
 
   async fetch(ids: readonly string[], namespace?: string): Promise<VectorRecord[]> {
-    await this.#store.load(this.#id);
+    await this.#store.fresh(this.#id);
     checkIds(ids, vectorLimits.maxFetchIds, 'ids');
     const rows = await this.#store.query<{ id: string; vals: Buffer; metadata: VectorMetadata | null }>(
       'select id, vals, metadata from vectors where index_id = $1 and namespace = $2 and id = any($3::text[]) order by id',
@@ -373,6 +573,7 @@ class EmbeddedVectorIndex implements VectorIndex {
   }
 
   async update(update: VectorUpdate): Promise<void> {
+    this.#store.assertWriter(this.#id);
     const index = await this.#store.load(this.#id);
     checkVectorId(update.id, 'id');
     if (update.values !== undefined) checkVectorValues(update.values, index.spec.dimension, 'values');
@@ -408,6 +609,7 @@ class EmbeddedVectorIndex implements VectorIndex {
   }
 
   async delete(deletion: VectorDeletion): Promise<void> {
+    this.#store.assertWriter(this.#id);
     const index = await this.#store.load(this.#id);
     const name = canonicalNamespace(deletion.namespace);
     if ('ids' in deletion) checkIds(deletion.ids, vectorLimits.maxDeleteIds, 'ids');
@@ -415,8 +617,14 @@ class EmbeddedVectorIndex implements VectorIndex {
     await index.lock.run(async () => {
       const graph = this.#graph(index, name, false);
       if ('deleteAll' in deletion) {
-        await this.#write('delete from vectors where index_id = $1 and namespace = $2', [this.#id, name]);
+        // The trace (id null: the whole namespace) goes in with the delete, for followers.
+        await this.#write(
+          `with gone as (delete from vectors where index_id = $1 and namespace = $2)
+           insert into vector_deletions (index_id, namespace, id, seq) values ($1, $2, null, nextval('vector_change_seq'))`,
+          [this.#id, name],
+        );
         index.namespaces.delete(name);
+        await this.#store.pruneDeletions(index);
         // The namespace's graph is gone from memory; the next snapshot leaves it out.
         await this.#store.noteChanges(index, 1, 0n);
         return;
@@ -428,12 +636,19 @@ class EmbeddedVectorIndex implements VectorIndex {
         for (const entry of graph.entries.values()) if (filter(entry.metadata)) ids.push(entry.id);
       } else ids = [...(deletion as { ids: string[] }).ids];
       if (ids.length === 0) return;
+      // One statement: the rows go and their traces (for followers) come, numbered from the same sequence.
       const result = await this.#write<{ label: string }>(
-        'delete from vectors where index_id = $1 and namespace = $2 and id = any($3::text[]) returning label',
+        `with gone as (
+           delete from vectors where index_id = $1 and namespace = $2 and id = any($3::text[]) returning id, label),
+         traced as (
+           insert into vector_deletions (index_id, namespace, id, seq)
+           select $1, $2, id, nextval('vector_change_seq') from gone)
+         select label from gone`,
         [this.#id, name, ids],
       );
       for (const row of result.rows) graph.remove(Number(row.label));
       await this.#store.noteChanges(index, result.rows.length, 0n);
+      if (result.rows.length > 0) await this.#store.pruneDeletions(index);
     });
   }
 
@@ -443,7 +658,7 @@ class EmbeddedVectorIndex implements VectorIndex {
     limit?: number;
     paginationToken?: string;
   }): Promise<VectorIdPage> {
-    await this.#store.load(this.#id);
+    await this.#store.fresh(this.#id);
     const limit = options.limit ?? vectorLimits.maxListLimit;
     if (!Number.isInteger(limit) || limit < 1 || limit > vectorLimits.maxListLimit) {
       throw validationError('limit', `must be an integer from 1 to ${vectorLimits.maxListLimit}`);
@@ -470,7 +685,7 @@ class EmbeddedVectorIndex implements VectorIndex {
   }
 
   async stats(filter?: MetadataFilterInput): Promise<VectorIndexStats> {
-    const index = await this.#store.load(this.#id);
+    const index = await this.#store.fresh(this.#id);
     const predicate = filter === undefined ? undefined : compileMetadataFilter(filter);
     const namespaces: Record<string, { vectorCount: number }> = {};
     let total = 0;
@@ -512,6 +727,23 @@ class EmbeddedVectorIndex implements VectorIndex {
       throw error;
     }
   }
+}
+
+interface CatchUpRow {
+  kind: 'h' | 'd' | 'u';
+  namespace: string;
+  id: string | null;
+  label: string | null;
+  metadata: VectorMetadata | null;
+  vals: Buffer | null;
+  seq: string;
+  pruned: string | null;
+}
+
+function compareSeq(a: string, b: string): number {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 function maxSeq(rows: readonly { seq: string }[]): bigint {

@@ -18,16 +18,22 @@ export interface OpenCollections {
   close(): Promise<void>;
 }
 
-/** Collections over the embedded vector index (snapshots under `<home>/vectors`) and the model runtimes. */
+/**
+ * Collections over the embedded vector index (snapshots under `<home>/vectors`) and the model runtimes.
+ * `follow`: this process only reads the embedded indexes (`ensemble worker`): it catches up from PostgreSQL
+ * before each query, takes no snapshots, and refuses writes (the API process writes; decision 0041).
+ */
 export function openCollections(options: {
   config: EnsembleConfig;
   database: Database;
   runtimes: ModelRuntimeManager;
   logger: Logger;
+  follow?: boolean;
 }): OpenCollections {
   const { config, database, runtimes, logger } = options;
   const embedded = new EmbeddedVectorStore({
     pool: database.pool,
+    follow: options.follow === true,
     snapshotDir: resolve(config.home, 'vectors'),
     snapshotAfterChanges: config.vectors.snapshotAfterChanges,
     snapshotIntervalMs: config.vectors.snapshotIntervalMs,

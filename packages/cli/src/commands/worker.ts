@@ -1,6 +1,7 @@
 import { PostgresRouteRepository } from '@ensemble/adapters/postgres';
 import { BufferedUsageRecorder, createLogger } from '@ensemble/server';
 import { startWorker } from '@ensemble/worker';
+import { openCollections } from '../collections/open-collections.ts';
 import { loadConfig } from '../config/load-config.ts';
 import type { GlobalOptions } from '../main.ts';
 import { openModelRuntimes } from '../model-runtime/open-model-runtimes.ts';
@@ -29,8 +30,18 @@ export async function workerCommand(options: GlobalOptions): Promise<void> {
       const runtimes = await openModelRuntimes({ config, database: platform.database, registry, logger });
       onClose(() => runtimes.close());
       checkpoint();
+      // Collections, read-only: `retrieve` steps search Pinecone directly and the embedded indexes through
+      // graphs of this process's own that follow the API process's writes (caught up before each query).
+      const collections = openCollections({
+        config,
+        database: platform.database,
+        runtimes: runtimes.manager,
+        logger,
+        follow: true,
+      });
+      onClose(() => collections.close());
       // pipeline-run items run here: the stored pipelines (the server reconciles ensemble.yaml's), their runs
-      // leased and resumed like the server's. Without collections here, `retrieve` steps fail in this process.
+      // leased and resumed like the server's.
       const usage = config.usage.ledger ? new BufferedUsageRecorder({ bus: platform.bus, logger }) : undefined;
       onClose(async () => usage?.close(5_000));
       const pipelines = await openPipelines({
@@ -42,6 +53,7 @@ export async function workerCommand(options: GlobalOptions): Promise<void> {
         usage,
         // Model steps naming routes: read uncached here (a nested-route expansion is kept 2 s per route).
         routes: new PostgresRouteRepository(platform.database.db),
+        collections: collections.service,
         reconcile: false,
       });
       onClose(() => pipelines.close());
