@@ -414,6 +414,41 @@ describe('POST /v1/responses through the openai SDK', { timeout: 600_000 }, () =
     );
   });
 
+  it('answers a refusal as a refusal part, whole and streamed', async () => {
+    upstream.handle((request, response) => {
+      if (request.body.stream === true) {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.write(chunk({ role: 'assistant', content: null, refusal: 'I cannot ' }));
+        response.write(chunk({ refusal: 'help with that.' }));
+        response.write(chunk({}, 'stop'));
+        response.end('data: [DONE]\n\n');
+        return;
+      }
+      const body = completionBody('');
+      (body.choices[0] as Record<string, unknown>).message = {
+        role: 'assistant',
+        content: null,
+        refusal: 'I cannot help with that.',
+      };
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(body));
+    });
+    const refusal = { type: 'refusal', refusal: 'I cannot help with that.' };
+    const whole = await client.responses.create({ model: 'upstream-chat', input: 'Something forbidden' });
+    assert.deepEqual(whole.output[0]?.type === 'message' && whole.output[0].content, [refusal]);
+    const stream = client.responses.stream({ model: 'upstream-chat', input: 'Something forbidden' });
+    const deltas: string[] = [];
+    stream.on('response.refusal.delta', (event) => deltas.push(event.delta));
+    const final = await stream.finalResponse();
+    assert.deepEqual(deltas, ['I cannot ', 'help with that.']);
+    // The SDK's stream helper adds `parsed: null` to parts.
+    const parts = final.output[0]?.type === 'message' ? final.output[0].content : [];
+    assert.deepEqual(
+      parts.map((part) => part.type === 'refusal' && { type: part.type, refusal: part.refusal }),
+      [refusal],
+    );
+  });
+
   it('serves the OpenAI Agents SDK: an agent calls a function tool and answers with its result', async () => {
     // Tracing would export to OpenAI's servers.
     setTracingDisabled(true);

@@ -15,13 +15,18 @@ export interface ResponsesUsage {
   total_tokens: number;
 }
 
+/** A message's content: text, or the model's refusal (structured outputs). */
+export type OutputContentPart =
+  | { type: 'output_text'; text: string; annotations: []; logprobs: [] }
+  | { type: 'refusal'; refusal: string };
+
 export type OutputItem =
   | {
       id: string;
       type: 'message';
       status: 'in_progress' | 'completed' | 'incomplete';
       role: 'assistant';
-      content: Array<{ type: 'output_text'; text: string; annotations: []; logprobs: [] }>;
+      content: OutputContentPart[];
     }
   | {
       id: string;
@@ -149,17 +154,17 @@ export function responseFromCompletion(head: ResponseHead, body: Buffer): Record
   const incompleteReason = incompleteReasonOf(choice.finish_reason);
   const status = incompleteReason === undefined ? 'completed' : 'incomplete';
   const output: OutputItem[] = [];
-  const text = message.content ?? message.refusal ?? '';
   const calls = message.tool_calls ?? [];
-  if (text !== '' || calls.length === 0) {
-    output.push({
-      id: responseItemId('msg'),
-      type: 'message',
-      status,
-      role: 'assistant',
-      content: [{ type: 'output_text', text, annotations: [], logprobs: [] }],
-    });
+  const content: OutputContentPart[] = [];
+  const text = message.content ?? '';
+  if (text !== '') content.push({ type: 'output_text', text, annotations: [], logprobs: [] });
+  if (typeof message.refusal === 'string' && message.refusal !== '') {
+    content.push({ type: 'refusal', refusal: message.refusal });
   }
+  if (content.length === 0 && calls.length === 0)
+    content.push({ type: 'output_text', text: '', annotations: [], logprobs: [] });
+  if (content.length > 0)
+    output.push({ id: responseItemId('msg'), type: 'message', status, role: 'assistant', content });
   calls.forEach((call, index) => {
     output.push({
       id: responseItemId('fc'),

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { responseFromCompletion } from './response-object.ts';
 import { responsesRequestSchema } from './responses-request.ts';
 import { ResponsesStreamTranslator } from './responses-stream-translator.ts';
 
@@ -141,6 +142,44 @@ describe('ResponsesStreamTranslator', () => {
         ['b', 'g', '{"x":2}'],
       ],
     );
+  });
+
+  it('keeps a refusal a refusal part, streamed and whole', () => {
+    const translator = new ResponsesStreamTranslator(head());
+    let out = translator.push(
+      `${chunk({ role: 'assistant', content: null, refusal: '' })}${chunk({ refusal: 'I cannot ' })}${chunk({ refusal: 'help.' })}${chunk({}, 'stop')}data: [DONE]\n\n`,
+    );
+    out += translator.finish();
+    const all = events(out);
+    assert.deepEqual(
+      all.map((event) => event.type),
+      [
+        'response.output_item.added',
+        'response.content_part.added',
+        'response.refusal.delta',
+        'response.refusal.delta',
+        'response.refusal.done',
+        'response.content_part.done',
+        'response.output_item.done',
+        'response.completed',
+      ],
+    );
+    assert.equal(all[4]?.refusal, 'I cannot help.');
+    const streamed = (all.at(-1)?.response as { output: Array<{ content: unknown[] }> }).output[0]?.content;
+    assert.deepEqual(streamed, [{ type: 'refusal', refusal: 'I cannot help.' }]);
+
+    const whole = responseFromCompletion(
+      head(),
+      Buffer.from(
+        JSON.stringify({
+          choices: [
+            { message: { role: 'assistant', content: null, refusal: 'I cannot help.' }, finish_reason: 'stop' },
+          ],
+        }),
+      ),
+    ) as { output: Array<{ content: unknown[] }>; usage: { total_tokens: number } };
+    assert.deepEqual(whole.output[0]?.content, [{ type: 'refusal', refusal: 'I cannot help.' }]);
+    assert.equal(whole.usage.total_tokens, 0);
   });
 
   it('gives an answer with neither text nor tool calls an empty message', () => {

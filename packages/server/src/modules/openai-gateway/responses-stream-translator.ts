@@ -1,6 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import {
   incompleteReasonOf,
+  type OutputContentPart,
   type OutputItem,
   type ResponseHead,
   type ResponsesUsage,
@@ -28,10 +29,15 @@ interface ChatChunk {
 type MessageItem = Extract<OutputItem, { type: 'message' }>;
 type FunctionCallItem = Extract<OutputItem, { type: 'function_call' }>;
 
+interface OpenPart {
+  type: 'output_text' | 'refusal';
+  value: string;
+}
+
 interface OpenMessage {
   item: MessageItem;
   index: number;
-  text: string;
+  parts: OpenPart[];
 }
 
 /**
@@ -99,7 +105,7 @@ export class ResponsesStreamTranslator {
     const reason = incompleteReasonOf(this.#finishReason);
     const status = reason === undefined ? 'completed' : 'incomplete';
     let events = '';
-    if (this.#output.length === 0) events += this.#openMessage();
+    if (this.#output.length === 0) events += this.#openMessage() + this.#openPart('output_text');
     events += this.#closeOpen(status);
     const response = this.#response(status, reason === undefined ? {} : { incompleteReason: reason });
     return events + this.#event(reason === undefined ? 'response.completed' : 'response.incomplete', { response });
@@ -154,26 +160,27 @@ export class ResponsesStreamTranslator {
     if (choice.finish_reason !== undefined && choice.finish_reason !== null) this.#finishReason = choice.finish_reason;
     const delta = choice.delta ?? {};
     let out = '';
-    const text = (delta.content ?? '') + (delta.refusal ?? '');
-    if (text !== '') out += this.#text(text);
+    if (typeof delta.content === 'string' && delta.content !== '')
+      out += this.#messageDelta('output_text', delta.content);
+    if (typeof delta.refusal === 'string' && delta.refusal !== '') out += this.#messageDelta('refusal', delta.refusal);
     for (const [position, call] of (delta.tool_calls ?? []).entries()) out += this.#toolCall(call, position);
     return out;
   }
 
-  #text(delta: string): string {
+  /** Text or refusal for the message (opened, with a part of that kind, when needed). */
+  #messageDelta(type: OpenPart['type'], delta: string): string {
     let out = '';
     if (this.#message === undefined) out += this.#closeOpen('completed') + this.#openMessage();
     const message = this.#message as OpenMessage;
-    message.text += delta;
+    if (message.parts.at(-1)?.type !== type) out += this.#openPart(type);
+    const contentIndex = message.parts.length - 1;
+    (message.parts[contentIndex] as OpenPart).value += delta;
+    const where = { item_id: message.item.id, output_index: message.index, content_index: contentIndex };
     return (
       out +
-      this.#event('response.output_text.delta', {
-        item_id: message.item.id,
-        output_index: message.index,
-        content_index: 0,
-        delta,
-        logprobs: [],
-      })
+      (type === 'output_text'
+        ? this.#event('response.output_text.delta', { ...where, delta, logprobs: [] })
+        : this.#event('response.refusal.delta', { ...where, delta }))
     );
   }
 
@@ -219,17 +226,20 @@ export class ResponsesStreamTranslator {
       content: [],
     };
     const index = this.#output.length;
-    this.#message = { item, index, text: '' };
+    this.#message = { item, index, parts: [] };
     this.#output.push(item);
-    return (
-      this.#event('response.output_item.added', { output_index: index, item: { ...item, content: [] } }) +
-      this.#event('response.content_part.added', {
-        item_id: item.id,
-        output_index: index,
-        content_index: 0,
-        part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
-      })
-    );
+    return this.#event('response.output_item.added', { output_index: index, item: { ...item, content: [] } });
+  }
+
+  #openPart(type: OpenPart['type']): string {
+    const message = this.#message as OpenMessage;
+    message.parts.push({ type, value: '' });
+    return this.#event('response.content_part.added', {
+      item_id: message.item.id,
+      output_index: message.index,
+      content_index: message.parts.length - 1,
+      part: finalPart({ type, value: '' }),
+    });
   }
 
   /** Ends the open message and function calls (their `done` events), if any. */
@@ -238,26 +248,23 @@ export class ResponsesStreamTranslator {
   }
 
   #closeMessage(status: 'completed' | 'incomplete'): string {
-    let out = '';
     const message = this.#message;
-    if (message !== undefined) {
-      this.#message = undefined;
-      const { item, index, text } = message;
-      const part = { type: 'output_text' as const, text, annotations: [] as [], logprobs: [] as [] };
-      item.content = [part];
-      item.status = status;
+    if (message === undefined) return '';
+    this.#message = undefined;
+    const { item, index, parts } = message;
+    let out = '';
+    for (const [contentIndex, open] of parts.entries()) {
+      const where = { item_id: item.id, output_index: index, content_index: contentIndex };
+      const part = finalPart(open);
       out +=
-        this.#event('response.output_text.done', {
-          item_id: item.id,
-          output_index: index,
-          content_index: 0,
-          text,
-          logprobs: [],
-        }) +
-        this.#event('response.content_part.done', { item_id: item.id, output_index: index, content_index: 0, part }) +
-        this.#event('response.output_item.done', { output_index: index, item });
+        (open.type === 'output_text'
+          ? this.#event('response.output_text.done', { ...where, text: open.value, logprobs: [] })
+          : this.#event('response.refusal.done', { ...where, refusal: open.value })) +
+        this.#event('response.content_part.done', { ...where, part });
     }
-    return out;
+    item.content = parts.map(finalPart);
+    item.status = status;
+    return out + this.#event('response.output_item.done', { output_index: index, item });
   }
 
   #closeCalls(): string {
@@ -297,4 +304,10 @@ export class ResponsesStreamTranslator {
     this.#sequence += 1;
     return `event: ${type}\ndata: ${data}\n\n`;
   }
+}
+
+function finalPart(part: OpenPart): OutputContentPart {
+  return part.type === 'output_text'
+    ? { type: 'output_text', text: part.value, annotations: [], logprobs: [] }
+    : { type: 'refusal', refusal: part.value };
 }
