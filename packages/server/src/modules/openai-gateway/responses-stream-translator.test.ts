@@ -165,7 +165,8 @@ describe('ResponsesStreamTranslator', () => {
       ],
     );
     assert.equal(all[4]?.refusal, 'I cannot help.');
-    const streamed = (all.at(-1)?.response as { output: Array<{ content: unknown[] }> }).output[0]?.content;
+    const streamed = (all.at(-1)?.response as { output: Array<{ content: unknown[] }> } | undefined)?.output[0]
+      ?.content;
     assert.deepEqual(streamed, [{ type: 'refusal', refusal: 'I cannot help.' }]);
 
     const whole = responseFromCompletion(
