@@ -53,7 +53,7 @@ export interface EmbeddedVectorStoreOptions {
   /**
    * Follow instead of write: this process never writes the indexes (writes fail with `forbidden`), takes
    * no snapshots, and before each read brings the index up to date from PostgreSQL (rows newer than its
-   * own `seq`, and the deletions the writer traced since). See docs/decisions/0041-vector-followers.md.
+   * own `seq`, and the deletions the writer traced since). See docs/decisions/0041-vector-index-followers.md.
    */
   follow?: boolean;
   /** A follower's bound on one catch-up; past it the read fails rather than answering from a stale graph. */
