@@ -145,6 +145,34 @@ describe('EmbeddedVectorStore following another process’s writes', { timeout: 
     await shortWriter.close();
   });
 
+  it('fails a query whose catch-up cannot finish in time, rather than answering stale', async () => {
+    const impatient = new EmbeddedVectorStore({ pool: database.pool, follow: true, catchUpTimeoutMs: 300 });
+    assert.deepEqual(await ids(impatient, 'f', 2), ['c', 'b']);
+    await writer.index('f').delete({ ids: ['c'] });
+    // Another session holds the index table: the catch-up's statement waits behind it.
+    const blocker = await database.pool.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query('lock table vector_indexes in access exclusive mode');
+      await assert.rejects(impatient.index('f').query({ vector: axis(2), topK: 3 }), (error: unknown) => {
+        assert.ok(error instanceof EnsembleError);
+        assert.equal(error.code, 'database_unavailable');
+        assert.equal(error.details?.reason, 'follower_catch_up_failed');
+        assert.match(
+          error.message,
+          /index 'f' could not be brought up to date from PostgreSQL: no answer within 300 ms/,
+        );
+        return true;
+      });
+    } finally {
+      await blocker.query('rollback');
+      blocker.release();
+    }
+    // Once PostgreSQL answers again, the deletion is seen.
+    assert.deepEqual(await ids(impatient, 'f', 2), ['b']);
+    await impatient.close();
+  });
+
   it('shares one catch-up between concurrent queries, and measures what one costs', async () => {
     const lines: Record<string, unknown>[] = [];
     const measured = new EmbeddedVectorStore({ pool: database.pool, follow: true, logger: recordingLogger(lines) });
@@ -159,6 +187,13 @@ describe('EmbeddedVectorStore following another process’s writes', { timeout: 
       const t = performance.now();
       await f.query({ vector: vector(i), topK: 5 });
       idle.push(performance.now() - t);
+    }
+    // The same queries on the writer (no catch-up): the difference is the catch-up's cost.
+    const direct: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now();
+      await writer.index('cost').query({ vector: vector(i), topK: 5 });
+      direct.push(performance.now() - t);
     }
     // Ten concurrent queries: at most two catch-ups (the running one, and one shared by the rest).
     const before = lines.length;
@@ -180,8 +215,10 @@ describe('EmbeddedVectorStore following another process’s writes', { timeout: 
       assert.equal(top?.id, `w${n}-0`);
     }
     idle.sort((a, b) => a - b);
+    direct.sort((a, b) => a - b);
     console.log(
-      `# follower (384 dims, 200+ vectors): query with an empty catch-up, median ${idle[10]?.toFixed(2)} ms; ${figures.join('; ')}`,
+      `# follower (384 dims, 200 vectors): query with an empty catch-up, median ${idle[10]?.toFixed(2)} ms ` +
+        `(the writer's own query: ${direct[10]?.toFixed(2)} ms); ${figures.join('; ')}`,
     );
     await measured.close();
   });

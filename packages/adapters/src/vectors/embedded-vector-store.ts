@@ -299,10 +299,13 @@ export class EmbeddedVectorStore implements VectorStore {
         if (graph && label !== undefined) graph.remove(label);
       }
     }
+    let applied = 0;
     for (const change of changes) {
       const seq = BigInt(change.seq);
       if (seq > newest) newest = seq;
       if (change.kind !== 'u') continue;
+      // Graph inserts are CPU-bound: yield now and then (reads of this index all wait for this catch-up).
+      if (++applied % insertsPerTurn === 0) await yieldTurn();
       let graph = index.namespaces.get(change.namespace);
       if (!graph) {
         graph = new NamespaceGraph(index.spec.metric, index.spec.dimension, this.#settings);
