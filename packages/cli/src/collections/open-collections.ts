@@ -34,6 +34,8 @@ export function openCollections(options: {
   const embedded = new EmbeddedVectorStore({
     pool: database.pool,
     follow: options.follow === true,
+    catchUpTimeoutMs: config.vectors.followTimeoutMs,
+    deletionRetentionMs: config.vectors.deletionRetentionMs,
     snapshotDir: resolve(config.home, 'vectors'),
     snapshotAfterChanges: config.vectors.snapshotAfterChanges,
     snapshotIntervalMs: config.vectors.snapshotIntervalMs,

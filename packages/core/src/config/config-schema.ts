@@ -379,6 +379,10 @@ export const configSchema = z.strictObject({
       hnswM: positiveInt.min(4).max(96).default(16),
       hnswEfConstruction: positiveInt.max(2_000).default(200),
       hnswEfSearch: positiveInt.max(10_000).default(64),
+      /** A follower's (`ensemble worker`) bound on one catch-up from PostgreSQL before a query (then the query fails). */
+      followTimeoutMs: positiveInt.max(300_000).default(5_000),
+      /** How long the writer keeps deletion traces for followers; one further behind reloads the index. */
+      deletionRetentionMs: positiveInt.default(3_600_000),
     })
     .prefault({}),
   /** Document ingestion (docs/collections.md). */
@@ -620,6 +624,14 @@ export const environmentVariables = {
   VECTORS_HNSW_M: { path: 'vectors.hnswM', fix: 'a number of links from 4 to 96, e.g. 16' },
   VECTORS_HNSW_EF_CONSTRUCTION: { path: 'vectors.hnswEfConstruction', fix: 'a positive number up to 2000, e.g. 200' },
   VECTORS_HNSW_EF_SEARCH: { path: 'vectors.hnswEfSearch', fix: 'a positive number up to 10000, e.g. 64' },
+  VECTORS_FOLLOW_TIMEOUT_MS: {
+    path: 'vectors.followTimeoutMs',
+    fix: 'a positive number of milliseconds up to 300000, e.g. 5000',
+  },
+  VECTORS_DELETION_RETENTION_MS: {
+    path: 'vectors.deletionRetentionMs',
+    fix: 'a positive number of milliseconds, e.g. 3600000',
+  },
   PINECONE_API_KEY: {
     path: 'pinecone.apiKey',
     fix: "your Pinecone project's API key, or unset it to keep collections embedded",
