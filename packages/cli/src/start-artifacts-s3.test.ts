@@ -47,7 +47,9 @@ describe('model files in an S3 bucket', { timeout: 300_000 }, () => {
       await uploadsAndLoads();
     } catch (error) {
       // A failure here is often the server's (it died, or refused): show what it printed.
-      throw new Error(`${String(error)}\n--- ensemble output ---\n${ensemble.output().slice(-6_000)}`, {
+      // `fetch failed` says why only in its cause (a reset socket, a timeout …): print that too.
+      const cause = error instanceof Error && error.cause !== undefined ? ` (cause: ${String(error.cause)})` : '';
+      throw new Error(`${String(error)}${cause}\n--- ensemble output ---\n${ensemble.output().slice(-6_000)}`, {
         cause: error,
       });
     }
