@@ -20,47 +20,8 @@ interface ResultJson {
 // API `ensemble start --no-worker`, `ensemble worker`s), the shared Kafka broker, a real PostgreSQL.
 describe('pipeline-run items redelivered after a worker crash', { timeout: 300_000 }, () => {
   it('start no second run: each item keeps the one run its first delivery started', async (t) => {
-    const database = await createTestDatabase('pipeline_jobs_crash');
-    const cluster = await startJobsCluster({
-      DATABASE_URL: database.url,
-      KAFKA_BROKERS: testKafkaBrokers().join(','),
-      KAFKA_NAME_PREFIX: `${uniqueName('pipecrash').replaceAll('_', '-')}.`,
-      PIPELINE_RUN_LEASE_MS: '1500',
-    });
+    const { database, cluster, first, jobId, runsOf, before, items } = await runsInFlight('pipeline_jobs_crash');
     try {
-      // Two slow steps (each answer waits 2 s at the fake upstream), so the kill lands mid-run.
-      const created = await cluster.call('POST', '/api/pipelines', {
-        name: 'two-slow-steps',
-        definition: {
-          input: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
-          steps: [
-            { id: 'a', kind: 'model', model: 'upstream-chat', prompt: 'SLOW:2000 a {{input.text}}' },
-            { id: 'b', kind: 'model', model: 'upstream-chat', prompt: 'b {{a}}' },
-          ],
-        },
-      });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-      const items = 4;
-      const first = await cluster.startWorker();
-      const submitted = await cluster.call('POST', '/api/jobs', {
-        type: 'pipeline-run',
-        pipeline: 'two-slow-steps',
-        retry: { maxAttempts: 1 },
-        inputs: Array.from({ length: items }, (_, i) => ({ input: { text: `item ${i}` } })),
-      });
-      assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
-      const jobId = submitted.body.id as string;
-      const runsOf = async () =>
-        (await cluster.call('GET', `/api/runs?jobId=${jobId}&limit=100`)).body.data as RunJson[];
-
-      const before = await waitFor(
-        'a run per item in flight',
-        async () => {
-          const runs = await runsOf();
-          return runs.length === items && runs.every((run) => run.status === 'running') ? runs : undefined;
-        },
-        { timeoutMs: 60_000, intervalMs: 50 },
-      );
       first.child.kill('SIGKILL');
       await first.exited;
       const killedAt = Date.now();
@@ -111,45 +72,8 @@ describe('pipeline-run items redelivered after a worker crash', { timeout: 300_0
   });
 
   it('a worker stopped with SIGTERM gives its runs back: the next one takes them over, no run is cancelled', async (t) => {
-    const database = await createTestDatabase('pipeline_jobs_handback');
-    const cluster = await startJobsCluster({
-      DATABASE_URL: database.url,
-      KAFKA_BROKERS: testKafkaBrokers().join(','),
-      KAFKA_NAME_PREFIX: `${uniqueName('pipeback').replaceAll('_', '-')}.`,
-      PIPELINE_RUN_LEASE_MS: '1500',
-    });
+    const { database, cluster, first, jobId, runsOf, before } = await runsInFlight('pipeline_jobs_handback');
     try {
-      const created = await cluster.call('POST', '/api/pipelines', {
-        name: 'two-slow-steps',
-        definition: {
-          input: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
-          steps: [
-            { id: 'a', kind: 'model', model: 'upstream-chat', prompt: 'SLOW:2000 a {{input.text}}' },
-            { id: 'b', kind: 'model', model: 'upstream-chat', prompt: 'b {{a}}' },
-          ],
-        },
-      });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-      const items = 4;
-      const first = await cluster.startWorker();
-      const submitted = await cluster.call('POST', '/api/jobs', {
-        type: 'pipeline-run',
-        pipeline: 'two-slow-steps',
-        retry: { maxAttempts: 1 },
-        inputs: Array.from({ length: items }, (_, i) => ({ input: { text: `item ${i}` } })),
-      });
-      assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
-      const jobId = submitted.body.id as string;
-      const runsOf = async () =>
-        (await cluster.call('GET', `/api/runs?jobId=${jobId}&limit=100`)).body.data as RunJson[];
-      const before = await waitFor(
-        'a run per item in flight',
-        async () => {
-          const runs = await runsOf();
-          return runs.length === items && runs.every((run) => run.status === 'running') ? runs : undefined;
-        },
-        { timeoutMs: 60_000, intervalMs: 50 },
-      );
       const stoppedAt = Date.now();
       assert.equal(await first.stop('SIGTERM'), 0, first.output());
       await cluster.startWorker();
@@ -177,3 +101,54 @@ describe('pipeline-run items redelivered after a worker crash', { timeout: 300_0
     }
   });
 });
+
+/**
+ * A cluster (API + one worker) with a 4-item `pipeline-run` job of two slow steps (each answer waits 2 s
+ * at the fake upstream), returned once every item's run is in flight — so a stop lands mid-run.
+ */
+async function runsInFlight(name: string) {
+  const database = await createTestDatabase(name);
+  const cluster = await startJobsCluster({
+    DATABASE_URL: database.url,
+    KAFKA_BROKERS: testKafkaBrokers().join(','),
+    KAFKA_NAME_PREFIX: `${uniqueName(name).replaceAll('_', '-')}.`,
+    PIPELINE_RUN_LEASE_MS: '1500',
+  });
+  try {
+    const created = await cluster.call('POST', '/api/pipelines', {
+      name: 'two-slow-steps',
+      definition: {
+        input: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
+        steps: [
+          { id: 'a', kind: 'model', model: 'upstream-chat', prompt: 'SLOW:2000 a {{input.text}}' },
+          { id: 'b', kind: 'model', model: 'upstream-chat', prompt: 'b {{a}}' },
+        ],
+      },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const items = 4;
+    const first = await cluster.startWorker();
+    const submitted = await cluster.call('POST', '/api/jobs', {
+      type: 'pipeline-run',
+      pipeline: 'two-slow-steps',
+      retry: { maxAttempts: 1 },
+      inputs: Array.from({ length: items }, (_, i) => ({ input: { text: `item ${i}` } })),
+    });
+    assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+    const jobId = submitted.body.id as string;
+    const runsOf = async () => (await cluster.call('GET', `/api/runs?jobId=${jobId}&limit=100`)).body.data as RunJson[];
+    const before = await waitFor(
+      'a run per item in flight',
+      async () => {
+        const runs = await runsOf();
+        return runs.length === items && runs.every((run) => run.status === 'running') ? runs : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 50 },
+    );
+    return { database, cluster, first, jobId, runsOf, before, items };
+  } catch (error) {
+    await cluster.close();
+    await database.drop();
+    throw error;
+  }
+}
