@@ -83,6 +83,12 @@ export async function writeChatStream(
 
 /** One OpenAI error chunk, and the stream ends (no `[DONE]`). */
 async function fail(request: FastifyRequest, response: ServerResponse, error: unknown): Promise<void> {
+  const problem = loggedStreamProblem(request, error);
+  await write(response, `data: ${JSON.stringify(formatGatewayError(problem, request))}\n\n`);
+}
+
+/** A stream's failure as the error catalogue's problem, logged (with the error itself when internal). */
+export function loggedStreamProblem(request: FastifyRequest, error: unknown) {
   const { problem, internal } = toErrorProblem(error, {
     requestId: request.id,
     bodyLimitBytes: 0,
@@ -92,5 +98,5 @@ async function fail(request: FastifyRequest, response: ServerResponse, error: un
     { code: problem.code, ...(internal ? { err: error } : {}) },
     `stream failed: ${problem.message}`,
   );
-  await write(response, `data: ${JSON.stringify(formatGatewayError(problem, request))}\n\n`);
+  return problem;
 }

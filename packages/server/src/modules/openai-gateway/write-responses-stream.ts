@@ -1,8 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { toErrorProblem } from '../../errors/to-error-problem.ts';
 import type { ResponsesStreamTranslator } from './responses-stream-translator.ts';
 import type { UsageMeter } from './usage-meter.ts';
-import { sseHeaders, write } from './write-chat-stream.ts';
+import { loggedStreamProblem, sseHeaders, write } from './write-chat-stream.ts';
 
 export interface WriteResponsesStreamOptions {
   /** The chat stream after its first chunk was read (`first`): routing can no longer fall back from here. */
@@ -60,15 +59,7 @@ export async function writeResponsesStream(
       meter.clientClosed(translator.tokens);
       return;
     }
-    const { problem, internal } = toErrorProblem(error, {
-      requestId: request.id,
-      bodyLimitBytes: 0,
-      contentType: undefined,
-    });
-    request.log[internal ? 'error' : 'warn'](
-      { code: problem.code, ...(internal ? { err: error } : {}) },
-      `stream failed: ${problem.message}`,
-    );
+    const problem = loggedStreamProblem(request, error);
     await write(response, translator.fail({ code: problem.code, message: problem.message }));
     meter.fail(200, 'mid_stream_error', translator.tokens);
   } finally {
